@@ -1,0 +1,259 @@
+/**
+ * A supervisor: a bounded set of worker fibers fed by a queue, every task ending in exactly
+ * one `Outcome`, successes folded into a `Ref`, everything scoped.
+ *
+ * @since 0.1.0
+ */
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { Escalated, InvalidOptions, SupervisorClosed, TaskError, TaskTimeout } from "./Errors.js"
+import { validate } from "./internal/options.js"
+import * as internal from "./internal/supervisor.js"
+import type * as Outcome from "./Outcome.js"
+import type * as Restart from "./Restart.js"
+
+/**
+ * The options of a supervisor.
+ *
+ * - `workers`: number of worker fibers (integer >= 1).
+ * - `handler(task, resource)`: the work for one task.
+ * - `resource`: acquired once per worker in the worker's own `Scope` (released when the worker
+ *   stops or restarts); the handler receives it. Default: none (`void`).
+ * - `capacity`: how many tasks may wait to start (default 1024; >= 1 or `Infinity`). Running
+ *   tasks do not count.
+ * - `strategy`: what a full queue does with a new task: `"suspend"` the submitter (default),
+ *   `"dropping"` (the new task ends `Dropped`), `"sliding"` (the oldest waiting task ends
+ *   `Dropped`).
+ * - `timeout`: bound on one attempt; a timed-out attempt is interrupted and fails with
+ *   `TaskTimeout`.
+ * - `retry`: a `Schedule` over typed failures and `TaskTimeout` of one task (never defects,
+ *   interruptions or `WorkerCrashed`).
+ * - `rateLimit`: at most `limit` attempt starts per `interval` across the supervisor (token
+ *   bucket); waiting for a permit is not part of `timeout`.
+ * - `restart`: a `Restart.Policy` (default: backoff 10 ms..1 s, 5 restarts within 5 s).
+ * - `initial` / `combine`: the fold of successes into the state `Ref`.
+ * - `name`: metric label and span prefix; naming a supervisor turns on a span per task
+ *   (`<name>.task`) unless `spans: false`.
+ *
+ * @since 0.1.0
+ */
+export interface Options<T, A, E = never, R = never, S = void, Res = void> {
+  readonly workers: number
+  readonly handler: (task: T, resource: Res) => Effect.Effect<A, E, R>
+  readonly resource?: Effect.Effect<Res, unknown, R | Scope.Scope> | undefined
+  readonly capacity?: number | undefined
+  readonly strategy?: "suspend" | "dropping" | "sliding" | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, E | TaskTimeout> | undefined
+  readonly rateLimit?: { readonly limit: number; readonly interval: Duration.DurationInput } | undefined
+  readonly restart?: Restart.Policy | undefined
+  readonly initial?: S | undefined
+  readonly combine?: ((state: S, value: A, task: T) => S) | undefined
+  readonly name?: string | undefined
+  /** a span `<name>.task` per task; default: on when `name` is given */
+  readonly spans?: boolean | undefined
+}
+
+/**
+ * Counts, as plain data. `queued` counts tasks waiting to start, `running` those started and
+ * not ended; the rest count outcomes. `submitted = succeeded + failed + defects + interrupted
+ * + dropped + queued + running` at any quiet moment.
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly submitted: number
+  readonly queued: number
+  readonly running: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly defects: number
+  readonly interrupted: number
+  readonly dropped: number
+  readonly restarts: number
+  /** attempts that timed out (each retry's timeout counts) */
+  readonly timeouts: number
+  /** attempts after the first, over all tasks */
+  readonly retries: number
+}
+
+/**
+ * What a supervisor hands back when it stops.
+ *
+ * - `state`: the final fold.
+ * - `failures`: every `Failure` and `Defect` outcome.
+ * - `pending`: tasks that never started: interrupted before they started (`shutdownNow`, scope
+ *   close, escalation) or dropped by a full queue.
+ *
+ * @since 0.1.0
+ */
+export interface Summary<T, A, E, S> {
+  readonly state: S
+  readonly stats: Stats
+  readonly failures: ReadonlyArray<Outcome.Failure<T, E> | Outcome.Defect<T>>
+  readonly pending: ReadonlyArray<T>
+}
+
+/**
+ * A running supervisor.
+ *
+ * @since 0.1.0
+ */
+export interface Supervisor<T, A, E = never, S = void> {
+  /**
+   * Hands a task to the supervisor. Suspends while the queue is full (`"suspend"`); with
+   * `"dropping"` / `"sliding"` it never suspends and a task pushed out ends `Dropped`.
+   * Fails with `SupervisorClosed` after shutdown.
+   */
+  readonly submit: (task: T) => Effect.Effect<void, SupervisorClosed>
+  /**
+   * Hands many tasks over in one go (cheaper than one `submit` each); suspends while the queue
+   * is full. On `SupervisorClosed` the tasks not yet handed over were not accepted.
+   */
+  readonly submitAll: (tasks: Iterable<T>) => Effect.Effect<void, SupervisorClosed>
+  /**
+   * Hands a task over without ever suspending: `false` when the queue is full (`"suspend"`,
+   * `"dropping"`) — the task was not accepted, has no outcome and is not counted. With
+   * `"sliding"` it always accepts (the oldest waiting task ends `Dropped`).
+   */
+  readonly offer: (task: T) => Effect.Effect<boolean, SupervisorClosed>
+  /**
+   * Submits a task and waits for its outcome: the value, the handler's own typed `E`
+   * unchanged, or a `TaskError`; a handler defect is re-raised as the same defect.
+   * Interrupting `execute` cancels the task if it has not started yet.
+   */
+  readonly execute: (task: T) => Effect.Effect<A, E | TaskError>
+  /** Waits until every task submitted so far has an outcome (fails if the supervisor escalated). */
+  readonly awaitIdle: Effect.Effect<void, Escalated>
+  /** The current fold of successes (updated once per chunk of tasks a worker runs). */
+  readonly state: Effect.Effect<S>
+  readonly stats: Effect.Effect<Stats>
+  /** Live outcomes from the moment the stream starts; it ends when the supervisor stops. */
+  readonly outcomes: Stream.Stream<Outcome.Outcome<T, A, E>>
+  /**
+   * Stops accepting, lets the workers drain the queue and finish in-flight tasks, releases the
+   * workers, and returns the Summary. Safe to call more than once.
+   */
+  readonly shutdown: Effect.Effect<Summary<T, A, E, S>, Escalated>
+  /**
+   * Stops accepting, interrupts in-flight tasks (their finalizers run) and returns the Summary
+   * whose `pending` lists the tasks that never started. Safe to call more than once.
+   */
+  readonly shutdownNow: Effect.Effect<Summary<T, A, E, S>, Escalated>
+}
+
+/**
+ * Starts a supervisor in the current `Scope`.
+ *
+ * When to use: a long-lived service that receives tasks over time (a job runner, a crawler,
+ * a consumer). For a fixed batch, {@link run} is shorter.
+ *
+ * Details: options are validated first (`InvalidOptions` names the field and the value).
+ * `workers` fibers start at once, each acquiring its `resource` in its own scope. Closing the
+ * enclosing scope behaves like `shutdownNow`: in-flight tasks are interrupted, their
+ * finalizers and every worker's resource finalizer run, and no fiber outlives the scope.
+ *
+ * Cost: ~1 µs per task on the `submit` path with a synchronous handler (one small entry
+ * object per task, the fold applied once per chunk of up to 64 tasks); `execute` adds a
+ * `Deferred`.
+ *
+ * Gotchas: the handler's `R` is captured when the supervisor is made. `state` and the
+ * `outcomes` stream are updated once per chunk, so `awaitIdle` (or `shutdown`) is the point
+ * where they are exact.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({
+ *       workers: 4,
+ *       handler: (n: number) => Effect.succeed(n * n),
+ *       initial: 0,
+ *       combine: (sum, square) => sum + square
+ *     })
+ *     yield* sup.submitAll([1, 2, 3])
+ *     const summary = yield* sup.shutdown
+ *     return summary.state // 14
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <T, A, E = never, R = never, S = void, Res = void>(
+  options: Options<T, A, E, R, S, Res>
+): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, R | Scope.Scope> =>
+  Effect.flatMap(validate(options), (config) => internal.make(options, config))
+
+/**
+ * A `Layer` that provides a supervisor as the service of `tag`; the supervisor lives as long
+ * as the layer (releasing the layer behaves like `shutdownNow`).
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * class Squares extends Context.Tag("Squares")<Squares, Supervisor.Supervisor<number, number>>() {}
+ *
+ * const SquaresLive = Supervisor.layer(Squares, {
+ *   workers: 2,
+ *   handler: (n: number) => Effect.succeed(n * n)
+ * })
+ *
+ * const program = Effect.flatMap(Squares, (sup) => sup.execute(7)).pipe(Effect.provide(SquaresLive))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = <Id, T, A, E = never, R = never, S = void, Res = void>(
+  tag: Context.Tag<Id, Supervisor<T, A, E, S>>,
+  options: Options<T, A, E, R, S, Res>
+): Layer.Layer<Id, InvalidOptions, Exclude<R, Scope.Scope>> =>
+  Layer.scoped(tag, make(options)) as Layer.Layer<Id, InvalidOptions, Exclude<R, Scope.Scope>>
+
+/**
+ * One shot: makes a supervisor, submits every item, shuts down (drains) and returns the
+ * Summary.
+ *
+ * When to use: a fixed batch of work whose failures you want collected, not thrown.
+ *
+ * Details: `run` never fails because a task failed — failures are in `Summary.failures`.
+ * It fails only with `InvalidOptions`, or `Escalated` when the restart policy gave up. For
+ * fail-fast, use `Effect.forEach` or `execute`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const sumOfSquares = Supervisor.run(Array.from({ length: 100 }, (_, i) => i + 1), {
+ *   workers: 5,
+ *   handler: (n) => Effect.succeed(n * n),
+ *   initial: 0,
+ *   combine: (sum, square) => sum + square
+ * }).pipe(Effect.map((summary) => summary.state)) // 338350
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const run = <T, A, E = never, R = never, S = void, Res = void>(
+  items: Iterable<T>,
+  options: Options<T, A, E, R, S, Res>
+): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(
+    Effect.flatMap(make(options), (supervisor) =>
+      Effect.zipRight(
+        // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
+        Effect.ignore(supervisor.submitAll(items)),
+        supervisor.shutdown
+      ))
+  ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Exclude<R, Scope.Scope>>

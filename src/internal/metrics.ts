@@ -1,0 +1,75 @@
+/**
+ * The supervisor's metrics, tagged once with its name.
+ *
+ * Counters are not touched per task: the supervisor keeps plain counters and `sync` pushes
+ * the difference since the last sync (once per chunk and on every `stats` read), so the
+ * metrics always match `stats` after a chunk commits. Histograms take one sample per task.
+ *
+ * @internal
+ */
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+/** @internal */
+export interface Counts {
+  submitted: number
+  succeeded: number
+  failed: number
+  defects: number
+  interrupted: number
+  dropped: number
+  timeouts: number
+  retries: number
+  restarts: number
+}
+
+const counterNames: ReadonlyArray<keyof Counts> = [
+  "submitted",
+  "succeeded",
+  "failed",
+  "defects",
+  "interrupted",
+  "dropped",
+  "timeouts",
+  "retries",
+  "restarts"
+]
+
+const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 18 })
+
+/** @internal */
+export class Metrics {
+  private readonly counters: ReadonlyArray<Metric.Metric.Counter<number>>
+  private readonly reported: Array<number> = counterNames.map(() => 0)
+  private readonly queuedGauge: Metric.Metric.Gauge<number>
+  private readonly runningGauge: Metric.Metric.Gauge<number>
+  readonly duration: Metric.Metric.Histogram<number>
+  readonly waiting: Metric.Metric.Histogram<number>
+
+  constructor(name: string) {
+    const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
+      Metric.tagged(metric, "supervisor", name) as unknown as M
+    this.counters = counterNames.map((counter) =>
+      tag(Metric.counter(`supervisor_tasks_${counter}`, { description: `tasks ${counter}` }))
+    )
+    this.queuedGauge = tag(Metric.gauge("supervisor_tasks_queued", { description: "tasks waiting to start" }))
+    this.runningGauge = tag(Metric.gauge("supervisor_tasks_running", { description: "tasks running" }))
+    this.duration = tag(
+      Metric.histogram("supervisor_task_duration_ms", millis, "time from a task's start to its outcome, in ms")
+    )
+    this.waiting = tag(Metric.histogram("supervisor_task_queued_ms", millis, "time a task waited in the queue, in ms"))
+  }
+
+  sync(counts: Counts, queued: number, running: number): void {
+    for (let i = 0; i < counterNames.length; i++) {
+      const value = counts[counterNames[i]!]
+      const delta = value - this.reported[i]!
+      if (delta !== 0) {
+        this.reported[i] = value
+        this.counters[i]!.unsafeUpdate(delta, [])
+      }
+    }
+    this.queuedGauge.unsafeUpdate(queued, [])
+    this.runningGauge.unsafeUpdate(running, [])
+  }
+}

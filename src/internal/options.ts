@@ -1,0 +1,134 @@
+/**
+ * Validation of the supervisor's options, up front, into a normalized record.
+ *
+ * Each field is checked against an `effect/Schema` schema; a failure becomes
+ * `InvalidOptions` with a message that names the field and the value.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { InvalidOptions } from "../Errors.js"
+import * as Restart from "../Restart.js"
+
+const PositiveInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
+const NonNegativeInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
+const Capacity = Schema.Union(PositiveInt, Schema.Literal(Infinity))
+const Strategy = Schema.Literal("suspend", "dropping", "sliding")
+const RestartStrategy = Schema.Literal("one-for-one", "one-for-all")
+const Fn = Schema.declare((u: unknown): u is Function => typeof u === "function")
+const NonEmptyString = Schema.String.pipe(Schema.minLength(1))
+const DurationLike = Schema.declare((u: unknown): u is Duration.DurationInput =>
+  Option.isSome(Duration.decodeUnknown(u))
+)
+const IsSchedule = Schema.declare((u: unknown): u is Schedule.Schedule<unknown, unknown> => Schedule.isSchedule(u))
+const IsPolicy = Schema.declare((u: unknown): u is Restart.Policy =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "RestartPolicy"
+)
+const IsEffect = Schema.declare((u: unknown): u is Effect.Effect<unknown, unknown, unknown> => Effect.isEffect(u))
+const RateLimit = Schema.Struct({ limit: PositiveInt, interval: DurationLike })
+
+const render = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "function") return "a function"
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value)
+  if (value === undefined || value === null) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/** Checks one field; `undefined` passes when the field is optional. */
+const check = <A, I>(
+  options: Record<string, unknown>,
+  field: string,
+  schema: Schema.Schema<A, I>,
+  expected: string,
+  optional = true
+): InvalidOptions | undefined => {
+  const value = options[field]
+  if (value === undefined && optional) return undefined
+  return Either.isLeft(Schema.decodeUnknownEither(schema)(value))
+    ? new InvalidOptions({ message: `${field} must be ${expected}, got ${render(value)}` })
+    : undefined
+}
+
+/** @internal */
+export interface Normalized {
+  readonly workers: number
+  readonly capacity: number
+  readonly strategy: "suspend" | "dropping" | "sliding"
+  readonly timeout: Duration.Duration | undefined
+  readonly rateLimit: { readonly limit: number; readonly interval: Duration.Duration } | undefined
+  readonly restart: Restart.Policy & { readonly withinMillis: number }
+  readonly name: string
+  readonly spans: boolean
+}
+
+/** @internal */
+export const validateWorkers = (workers: unknown, field = "workers"): InvalidOptions | undefined =>
+  check({ [field]: workers }, field, PositiveInt, "an integer >= 1", false)
+
+/** @internal */
+export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptions> =>
+  Effect.suspend(() => {
+    if (typeof input !== "object" || input === null) {
+      return Effect.fail(new InvalidOptions({ message: `options must be an object, got ${render(input)}` }))
+    }
+    const options = input as Record<string, unknown>
+    const error = validateWorkers(options.workers) ??
+      check(options, "handler", Fn, "a function (task, resource) => Effect", false) ??
+      check(options, "capacity", Capacity, "an integer >= 1 or Infinity") ??
+      check(options, "strategy", Strategy, "one of \"suspend\", \"dropping\", \"sliding\"") ??
+      check(options, "timeout", DurationLike, "a Duration input (e.g. \"1 second\" or millis >= 0)") ??
+      check(options, "retry", IsSchedule, "a Schedule") ??
+      check(options, "rateLimit", RateLimit, "{ limit: integer >= 1, interval: Duration input }") ??
+      check(options, "resource", IsEffect, "an Effect") ??
+      check(options, "combine", Fn, "a function (state, value, task) => state") ??
+      check(options, "name", NonEmptyString, "a non-empty string") ??
+      check(options, "spans", Schema.Boolean, "a boolean") ??
+      check(options, "restart", IsPolicy, "a Restart.Policy (Restart.policy({...}))")
+    if (error !== undefined) return Effect.fail(error)
+    const restart = (options.restart as Restart.Policy | undefined) ?? Restart.defaultPolicy
+    const restartError =
+      check(restart as unknown as Record<string, unknown>, "maxRestarts", NonNegativeInt, "an integer >= 0") ??
+        check(restart as unknown as Record<string, unknown>, "within", DurationLike, "a Duration input") ??
+        check(
+          restart as unknown as Record<string, unknown>,
+          "strategy",
+          RestartStrategy,
+          "\"one-for-one\" or \"one-for-all\""
+        ) ??
+        check(restart as unknown as Record<string, unknown>, "backoff", IsSchedule, "a Schedule")
+    if (restartError !== undefined) {
+      return Effect.fail(new InvalidOptions({ message: `restart.${restartError.message}` }))
+    }
+    if (options.rateLimit !== undefined && Duration.toMillis((options.rateLimit as any).interval) <= 0) {
+      return Effect.fail(
+        new InvalidOptions({
+          message: `rateLimit.interval must be positive, got ${render((options.rateLimit as any).interval)}`
+        })
+      )
+    }
+    const rateLimit = options.rateLimit as { limit: number; interval: Duration.DurationInput } | undefined
+    const name = (options.name as string | undefined) ?? "supervisor"
+    return Effect.succeed<Normalized>({
+      workers: options.workers as number,
+      capacity: (options.capacity as number | undefined) ?? 1024,
+      strategy: (options.strategy as Normalized["strategy"] | undefined) ?? "suspend",
+      timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout as Duration.DurationInput),
+      rateLimit: rateLimit === undefined ? undefined : {
+        limit: rateLimit.limit,
+        interval: Duration.decode(rateLimit.interval)
+      },
+      restart: { ...restart, withinMillis: Duration.toMillis(Duration.decode(restart.within)) },
+      name,
+      spans: (options.spans as boolean | undefined) ?? options.name !== undefined
+    })
+  })

@@ -1,0 +1,235 @@
+/**
+ * One live `worker_threads.Worker` speaking @effect/platform's worker protocol: spawned through
+ * @effect/platform-node's `NodeWorker` platform (ready handshake, exit / error detection), with
+ * a request map of our own so that a crash, an interruption or a stop is handled here and never
+ * by the platform's pool (which respawns forever and waits a fixed 5 s on a spinning thread).
+ *
+ * @internal
+ */
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import * as Worker from "@effect/platform/Worker"
+import { WorkerError } from "@effect/platform/WorkerError"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as WT from "node:worker_threads"
+import { WorkerCrashed } from "../../Errors.js"
+import { ThreadStartFailed } from "./errors.js"
+
+/** How to start a thread and how long to wait for it. @internal */
+export interface SpawnOptions {
+  readonly file: URL
+  readonly grace: Duration.Duration
+  readonly startTimeout: Duration.Duration
+  readonly workerOptions: Omit<WT.WorkerOptions, "eval" | "workerData"> | undefined
+}
+
+/**
+ * A reply of the thread to request `id`, as @effect/platform's runner sends it:
+ * `[id, 0, [value]]` success, `[id, 2, error]` typed failure, `[id, 3, cause]` defect or
+ * interruption (`[id, 1]` ends a stream; never sent for an effect).
+ *
+ * @internal
+ */
+export type Reply =
+  | readonly [id: number, kind: 0, values: ReadonlyArray<unknown>]
+  | readonly [id: number, kind: 1]
+  | readonly [id: number, kind: 2, error: unknown]
+  | readonly [id: number, kind: 3, cause: unknown]
+
+/**
+ * Messages from the thread: the platform's `[0]` ready and `[1, reply]`, plus our own
+ * `[2, text]`: the thread-side program failed (sent by `ThreadRunner.serve` before it exits).
+ */
+type FromThread = readonly [0] | readonly [1, Reply] | readonly [2, string]
+
+/** @internal */
+export interface Thread {
+  readonly worker: WT.Worker
+  readonly threadId: number
+  /** callbacks of the requests in flight, by request id */
+  readonly pending: Map<number, (reply: Reply | WorkerCrashed) => void>
+  nextId: number
+  /** set once the thread is gone (crashed, exited or terminated); later calls fail with it */
+  crashed: WorkerCrashed | undefined
+  /** resolves when the thread has exited */
+  readonly exited: Promise<void>
+  /** closes the thread: asks it to stop, terminates it after `grace` */
+  readonly scope: Scope.CloseableScope
+}
+
+const TSX_ENTRY = new URL("./tsx-entry.mjs", import.meta.url)
+
+const isTypeScript = (file: URL) => /\.[mc]?ts$/.test(file.pathname)
+
+const newWorker = (options: SpawnOptions): WT.Worker =>
+  isTypeScript(options.file)
+    ? new WT.Worker(TSX_ENTRY, {
+      ...options.workerOptions,
+      workerData: { effectSupervisorEntry: options.file.href }
+    })
+    : new WT.Worker(options.file, { ...options.workerOptions })
+
+/** @internal */
+export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray<Transferable>): void =>
+  thread.worker.postMessage(message, transfers as Array<Transferable> | undefined)
+
+/**
+ * Marks the thread gone and fails every request in flight with `WorkerCrashed`.
+ *
+ * @internal
+ */
+export const markCrashed = (thread: Thread, cause: unknown): void => {
+  if (thread.crashed !== undefined) return
+  const crashed = new WorkerCrashed({ cause })
+  thread.crashed = crashed
+  const callbacks = Array.from(thread.pending.values())
+  thread.pending.clear()
+  for (const callback of callbacks) callback(crashed)
+}
+
+/**
+ * Terminates the thread now (no grace) and waits until it has exited.
+ *
+ * @internal
+ */
+export const terminate = (thread: Thread, cause: unknown): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    markCrashed(thread, cause)
+    return Effect.promise(() => thread.worker.terminate().then(() => thread.exited))
+  })
+
+/**
+ * Waits up to `ms` for `promise`: true when it settled in time. Callback based, so it works the
+ * same in an interrupted fiber's finalizer (uninterruptible) as anywhere else.
+ */
+const settlesWithin = (promise: Promise<unknown>, ms: number): Effect.Effect<boolean> =>
+  Effect.async<boolean>((resume) => {
+    const timer = setTimeout(() => resume(Effect.succeed(false)), ms)
+    promise.then(() => {
+      clearTimeout(timer)
+      resume(Effect.succeed(true))
+    })
+  })
+
+/**
+ * Stops a thread: asks it to close (its thread-side finalizers run), and terminates it if it
+ * has not exited within `grace`.
+ */
+const stop = (thread: Thread, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    markCrashed(thread, new Error(`thread ${thread.threadId} was stopped`))
+    try {
+      post(thread, [1])
+    } catch {
+      // the port is already closed: the thread is exiting
+    }
+    return Effect.flatMap(
+      settlesWithin(thread.exited, Duration.toMillis(grace)),
+      (exited) => exited ? Effect.void : terminate(thread, new Error(`thread ${thread.threadId} stopped`))
+    )
+  })
+
+const describeExit = (threadId: number, code: number | undefined, fallback: unknown): unknown =>
+  code === undefined ? fallback : new Error(`worker thread ${threadId} exited with code ${code}`)
+
+/**
+ * Spawns one thread in a child scope of `parent` and waits until it is ready. Fails with
+ * `ThreadStartFailed` (never hangs) when the file cannot load, the thread-side program fails,
+ * the thread exits first, or `startTimeout` passes.
+ *
+ * @internal
+ */
+export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect<Thread, ThreadStartFailed> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const file = options.file.href
+      const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+      const worker = yield* Effect.try({
+        try: () => newWorker(options),
+        catch: (cause) => new ThreadStartFailed({ file, cause })
+      }).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
+      let exitCode: number | undefined
+      let error: unknown
+      let fatal: string | undefined
+      const exited = new Promise<void>((resolve) =>
+        worker.once("exit", (code) => {
+          exitCode = code
+          resolve()
+        })
+      )
+      worker.once("error", (cause) => {
+        error = cause
+      })
+      const thread: Thread = {
+        worker,
+        threadId: worker.threadId,
+        pending: new Map(),
+        nextId: 0,
+        crashed: undefined,
+        exited,
+        scope
+      }
+      const ready = yield* Deferred.make<void, ThreadStartFailed>()
+      const causeOf = (failure: unknown) =>
+        fatal !== undefined ? new Error(fatal) : error ?? describeExit(thread.threadId, exitCode, failure)
+
+      const onMessage = (message: FromThread): void => {
+        switch (message[0]) {
+          case 0:
+            Deferred.unsafeDone(ready, Exit.void)
+            return
+          case 1: {
+            const reply = message[1]
+            const callback = thread.pending.get(reply[0])
+            if (callback !== undefined) {
+              thread.pending.delete(reply[0])
+              callback(reply)
+            }
+            return
+          }
+          case 2:
+            fatal = message[1]
+        }
+      }
+
+      const platform = yield* Effect.provide(Worker.PlatformWorker, NodeWorker.layerWorker)
+      const backing = yield* platform.spawn<never, FromThread>(thread.threadId).pipe(
+        Effect.provideService(Worker.Spawner, () => worker),
+        Effect.orDie
+      )
+      // The platform's run loop ends only when the thread is gone (exit, error, bad message):
+      // then the thread crashed, or never started.
+      yield* backing.run((message) => Effect.sync(() => onMessage(message as FromThread))).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            const failure = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+            const cause = causeOf(failure instanceof WorkerError ? failure.cause : failure)
+            Deferred.unsafeDone(ready, Exit.fail(new ThreadStartFailed({ file, cause })))
+            markCrashed(thread, cause)
+          })
+        ),
+        Effect.forkIn(scope)
+      )
+      // Added after the run fiber, so it runs before the platform's own finalizer (which would
+      // wait 5 s for a spinning thread): stop within grace, terminate past it.
+      yield* Scope.addFinalizer(scope, stop(thread, options.grace))
+
+      yield* restore(Deferred.await(ready)).pipe(
+        Effect.timeoutFail({
+          duration: options.startTimeout,
+          onTimeout: () =>
+            new ThreadStartFailed({
+              file,
+              cause: new Error(`not ready within ${Duration.format(options.startTimeout)}`)
+            })
+        }),
+        Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, Exit.void))
+      )
+      return thread
+    })
+  )
