@@ -1,0 +1,86 @@
+/**
+ * Benchmark entry: `npm run bench` (full) or `npm run bench -- --quick` (tiny, for CI).
+ *
+ * Each scenario family runs in its own child process so one family's heap, JIT state and
+ * leftover timers cannot bias the next; the orchestrator only collects results and renders
+ * bench/results/latest.{md,json,svg} (quick mode: bench/results/quick/, gitignored).
+ */
+import { spawn } from "node:child_process"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { finish, machine } from "./lib/machine.js"
+import { markdown } from "./lib/markdown.js"
+import type { FamilyResult, Mode } from "./lib/protocol.js"
+import { svgChart } from "./lib/svg.js"
+import { evaluate } from "./lib/targets.js"
+
+interface Family {
+  readonly name: string
+  readonly script: string
+  readonly args?: ReadonlyArray<string>
+}
+
+const FAMILIES: ReadonlyArray<Family> = [
+  { name: "throughput-sync", script: "throughput/run.ts", args: ["sync"] },
+  { name: "throughput-async", script: "throughput/run.ts", args: ["async"] },
+  { name: "memory", script: "memory/run.ts" },
+  { name: "threads", script: "threads/run.ts" }
+]
+
+const argv = process.argv.slice(2)
+const mode: Mode = argv.includes("--quick") ? "quick" : "full"
+/** `--only name,name` runs a subset (handy while working on one scenario). */
+const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")
+
+const benchDir = fileURLToPath(new URL(".", import.meta.url))
+const outDir = `${benchDir}results/${mode === "quick" ? "quick/" : ""}`
+const tmpDir = `${benchDir}results/tmp/`
+
+/** Runs one family in `node --import tsx`, returning its result file or throwing on failure. */
+const runFamily = (family: Family): Promise<FamilyResult> => {
+  const out = `${tmpDir}${family.name}.json`
+  rmSync(out, { force: true })
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `${benchDir}${family.script}`, ...(family.args ?? [])], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, BENCH_MODE: mode, BENCH_OUT: out }
+    })
+    child.on("error", reject)
+    child.on("exit", (code, signal) => {
+      if (code !== 0) return reject(new Error(`${family.name} exited with ${signal ?? code}`))
+      try {
+        resolve(JSON.parse(readFileSync(out, "utf8")) as FamilyResult)
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+
+const m = machine()
+mkdirSync(outDir, { recursive: true })
+mkdirSync(tmpDir, { recursive: true })
+const families: Array<FamilyResult> = []
+const failures: Array<string> = []
+const started = performance.now()
+for (const family of FAMILIES.filter((f) => only === undefined || only.includes(f.name))) {
+  process.stderr.write(`== ${family.name} (${mode})\n`)
+  const t0 = performance.now()
+  try {
+    families.push(await runFamily(family))
+  } catch (e) {
+    failures.push(`${family.name}: ${String(e)}`)
+    process.stderr.write(`!! ${family.name} failed: ${String(e)}\n`)
+  }
+  process.stderr.write(`== ${family.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+}
+finish(m)
+
+const verdicts = evaluate(families)
+const md = markdown(m, mode, families, verdicts, failures)
+writeFileSync(`${outDir}latest.md`, md)
+writeFileSync(`${outDir}latest.json`, JSON.stringify({ mode, machine: m, verdicts, families, failures }, null, 2))
+writeFileSync(`${outDir}latest.svg`, svgChart(m, families))
+process.stdout.write(`${md}\n\nwritten to ${outDir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+// A family that crashed is a broken harness: fail CI, but only after writing what did run.
+if (failures.length > 0) process.exitCode = 1
