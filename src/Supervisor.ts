@@ -92,6 +92,8 @@ export interface Stats {
  *
  * @since 0.1.0
  */
+// `A` is unused but kept so a Summary's type names all of its supervisor's parameters
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface Summary<T, A, E, S> {
   readonly state: S
   readonly stats: Stats

@@ -342,15 +342,14 @@ class SupervisorImpl<T, A, E, R, S, Res> {
 
   /** A worker: incarnations of (acquire resource → serve) under the restart policy. */
   worker(slot: Slot): Effect.Effect<void, never, R> {
-    const self = this
-    return Effect.gen(function*() {
-      const backoff = yield* Schedule.driver(self.config.restart.backoff)
+    return Effect.gen(this, function*() {
+      const backoff = yield* Schedule.driver(this.config.restart.backoff)
       while (true) {
         slot.restartRequested = false
         slot.crash = undefined
         slot.completed = 0
         const exit = yield* Effect.exit(
-          Effect.scoped(Effect.flatMap(self.resource, (resource) => self.serve(slot, resource)))
+          Effect.scoped(Effect.flatMap(this.resource, (resource) => this.serve(slot, resource)))
         )
         if (Exit.isSuccess(exit)) {
           if (exit.value === Stop.Done) return
@@ -358,7 +357,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         }
         if (slot.completed > 0) yield* backoff.reset
         const cause: Cause.Cause<unknown> = Exit.isFailure(exit) ? exit.cause : Cause.fail(slot.crash)
-        const gaveUp = yield* self.restart(slot, cause, backoff)
+        const gaveUp = yield* this.restart(slot, cause, backoff)
         if (gaveUp) return
       }
     })
@@ -421,7 +420,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   serve(slot: Slot, resource: Res): Effect.Effect<Stop, never, R> {
     const loop: Effect.Effect<Stop, never, R> = Effect.suspend(() => {
       if (slot.restartRequested) return Effect.succeed(Stop.SiblingRestart)
-      const chunk = this.queue.take(this.chunkSize())
+      const chunk = this.queue.take(this.chunkSize()) ?? this.steal(slot)
       if (chunk === undefined) {
         if (this.queue.closed) return Effect.succeed(Stop.Done)
         return Effect.zipRight(this.queue.awaitWork(slot.taker), loop)
@@ -431,6 +430,24 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       return Effect.flatMap(this.runChunk(slot, resource), (stop) => stop === undefined ? loop : Effect.succeed(stop))
     })
     return loop
+  }
+
+  /**
+   * An idle worker takes the older half of the unstarted tasks another worker claimed, so a
+   * chunk of slow tasks never waits behind one worker while another sits idle.
+   */
+  steal(thief: Slot): Array<Entry<T>> | undefined {
+    let victim: Slot | undefined
+    let most = 0
+    for (const slot of this.slots) {
+      const unstarted = slot === thief || slot.chunk === undefined ? 0 : slot.chunk.length - slot.index
+      if (unstarted > most) {
+        most = unstarted
+        victim = slot
+      }
+    }
+    if (victim === undefined) return undefined
+    return victim.chunk!.splice(victim.index, Math.ceil(most / 2))
   }
 
   /** Runs a claimed chunk task by task; `undefined` to go on serving. */
