@@ -75,8 +75,8 @@ const newWorker = (options: SpawnOptions): WT.Worker =>
     : new WT.Worker(options.file, { ...options.workerOptions })
 
 /** @internal */
-export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray<Transferable>): void =>
-  thread.worker.postMessage(message, transfers as Array<Transferable> | undefined)
+export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray<unknown>): void =>
+  thread.worker.postMessage(message, transfers as ReadonlyArray<WT.TransferListItem> | undefined)
 
 /**
  * Marks the thread gone and fails every request in flight with `WorkerCrashed`.

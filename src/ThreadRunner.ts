@@ -1,0 +1,87 @@
+/**
+ * The thread side of worker-thread offload: a worker file is one call to `serve`.
+ *
+ * @since 0.1.0
+ */
+import * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import * as internal from "./internal/threads/runner.js"
+
+/**
+ * The handlers of a thread: one function per request `_tag`, returning an Effect whose success
+ * and failure types are the ones the request's Schema declares.
+ *
+ * When to use: to type a handlers object written apart from the `serve` call.
+ *
+ * Details: `R` is what the handlers need; `serve`'s `layer` provides it, once per thread.
+ *
+ * Gotchas: a typed failure must be the request's declared `failure` Schema (it is encoded with
+ * it); anything else thrown or died with reaches the main side as a defect.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { ThreadRunner } from "effect-supervisor"
+ *
+ * class Square extends Schema.TaggedRequest<Square>()("Square", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
+ *
+ * const handlers: ThreadRunner.Handlers<Square> = {
+ *   Square: ({ n }) => Effect.succeed(n * n)
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type Handlers<A extends Schema.TaggedRequest.All, R = never> = internal.Handlers<A, R>
+
+/**
+ * Serves Schema-typed requests on this worker thread: the whole worker file is this call.
+ *
+ * When to use: in the file you give to `Threads.resource` / `Threads.offload` as `file`.
+ *
+ * Details: runs @effect/platform's serialized worker runner with @effect/platform-node's
+ * `NodeWorkerRunner`, launched by `NodeRuntime.runMain`. `schema` is the union of the
+ * `Schema.TaggedRequest` classes the thread answers (the same one the main side uses). Each
+ * request runs in its own fiber; a typed failure is encoded with the request's `failure`
+ * Schema and comes back on the main side as the same class. The optional `layer` is built once
+ * when the thread starts, before the thread reports ready, and provides what the handlers need
+ * (a loaded model, a wasm instance, a cache) for every request on this thread; it is released
+ * when the thread stops, and built again on a new thread after a restart. If it fails, the main
+ * side gets `ThreadStartFailed` with the pretty-printed cause.
+ *
+ * Gotchas: a handler interrupted by the main side (timeout, shutdown) is interrupted
+ * cooperatively; code that never yields (a synchronous loop) cannot be, and the main side
+ * terminates the thread after `grace`. `process.exit` or an uncaught throw ends the thread:
+ * the request in flight fails with `WorkerCrashed`. The file can be TypeScript: the main side
+ * loads it through tsx (an optional peer dependency) when its name ends in `.ts`.
+ *
+ * @example
+ * ```ts
+ * // square-worker.ts
+ * import { Effect } from "effect"
+ * import { ThreadRunner } from "effect-supervisor"
+ * import { Square } from "./requests.js"
+ *
+ * ThreadRunner.serve(Square, {
+ *   Square: ({ n }) => Effect.succeed(n * n)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const serve: {
+  <A extends Schema.TaggedRequest.All, I>(schema: Schema.Schema<A, I, never>, handlers: Handlers<A>): void
+  <A extends Schema.TaggedRequest.All, I, R>(
+    schema: Schema.Schema<A, I, never>,
+    handlers: Handlers<A, R>,
+    layer: Layer.Layer<R, unknown>
+  ): void
+} = <A extends Schema.TaggedRequest.All, I, R>(
+  schema: Schema.Schema<A, I, never>,
+  handlers: Handlers<A, R>,
+  layer?: Layer.Layer<R, unknown>
+): void => internal.serve(schema, handlers, layer ?? (Layer.empty as Layer.Layer<R>))

@@ -1,0 +1,234 @@
+/**
+ * Worker-thread offload, main side: each supervisor worker owns one worker thread.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as ParseResult from "effect/ParseResult"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import type * as WT from "node:worker_threads"
+import type { WorkerCrashed } from "./Errors.js"
+import * as client from "./internal/threads/client.js"
+import type { ThreadStartFailed } from "./internal/threads/errors.js"
+
+export {
+  /**
+   * A worker thread could not start (bad file, failing thread-side layer, exit before ready,
+   * `startTimeout`).
+   *
+   * @since 0.1.0
+   */
+  ThreadStartFailed
+} from "./internal/threads/errors.js"
+
+/**
+ * What a thread runs and how it is handled: the worker file, the request Schema, `grace` and
+ * `startTimeout`.
+ *
+ * When to use: build one and pass it to `offload` (or to `resource`).
+ *
+ * Details:
+ * - `file`: the worker file (it calls `ThreadRunner.serve`): a `URL` (usually
+ *   `new URL("./worker.ts", import.meta.url)`), a `file:` URL string, or a path (relative paths
+ *   resolve against the current directory). A name ending in `.ts` / `.mts` / `.cts` is loaded
+ *   through tsx (an optional peer dependency), so the same file runs under tsx, vitest and
+ *   compiled JS.
+ * - `schema`: the union of the `Schema.TaggedRequest` classes the thread serves; tasks are
+ *   encoded with it (a task that does not fit fails with a `ParseError` and is never sent).
+ * - `grace` (default 1 second): how long an interrupted request (timeout, shutdown) or a closing
+ *   thread may take to stop before the thread is terminated.
+ * - `startTimeout` (default 30 seconds): a thread not ready by then fails with
+ *   `ThreadStartFailed`.
+ * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …).
+ *
+ * Gotchas: `workerData` is reserved (the TypeScript entry uses it).
+ *
+ * @example
+ * ```ts
+ * import { Threads } from "effect-supervisor"
+ * import { HashRequest } from "./requests.js"
+ *
+ * const spec: Threads.Spec<HashRequest> = {
+ *   file: new URL("./hash-worker.ts", import.meta.url),
+ *   schema: HashRequest,
+ *   grace: "500 millis"
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Spec<A extends Schema.TaggedRequest.All> {
+  readonly file: string | URL
+  readonly schema: Schema.Schema<A, any, never>
+  readonly grace?: Duration.DurationInput | undefined
+  readonly startTimeout?: Duration.DurationInput | undefined
+  readonly workerOptions?: Omit<WT.WorkerOptions, "eval" | "workerData"> | undefined
+}
+
+/**
+ * One worker thread, as a supervisor worker's resource.
+ *
+ * When to use: you get it from `resource`; `handler` calls `execute` for you. Call `execute`
+ * yourself for a precisely typed result when you use a thread outside a supervisor.
+ *
+ * Details:
+ * - `execute(request)`: encodes the request, runs it on the thread, decodes the reply. Fails
+ *   with the request's own typed failure (the same class), a `ParseError` (the request does not
+ *   fit its Schema; nothing was sent), or `WorkerCrashed` (the thread exited or threw; the
+ *   supervisor restarts the worker). A defect in the handler is a defect here (the thread
+ *   carries on). Interrupting it interrupts the request inside the thread; a thread that has
+ *   not answered within `grace` is terminated and replaced by a new thread, which the next
+ *   call waits for.
+ * - `threadId`: the `threadId` of the thread calls go to now (waits for a replacement).
+ *
+ * Gotchas: after a thread is replaced, the next call's time includes the new thread's start-up
+ * (about 1 s, more through tsx), so a per-attempt `timeout` should exceed it. A thread that
+ * dies while idle is not replaced: the next call fails with `WorkerCrashed` so the restart
+ * policy (with its intensity limit) decides.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Threads } from "effect-supervisor"
+ * import { Square } from "./requests.js"
+ *
+ * const program = Effect.scoped(
+ *   Effect.flatMap(
+ *     Threads.resource({ file: new URL("./square-worker.ts", import.meta.url), schema: Square }),
+ *     (thread) => thread.execute(new Square({ n: 7 }))
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Thread<A extends Schema.TaggedRequest.All> {
+  readonly execute: <Req extends A>(
+    request: Req
+  ) => Effect.Effect<
+    Schema.WithResult.Success<Req>,
+    Schema.WithResult.Failure<Req> | ParseResult.ParseError | WorkerCrashed
+  >
+  readonly threadId: Effect.Effect<number, WorkerCrashed>
+}
+
+const toUrl = (file: string | URL): URL =>
+  file instanceof URL ? file : file.startsWith("file:") ? new URL(file) : pathToFileURL(resolve(file))
+
+/**
+ * Acquires exactly one worker thread in the current `Scope`: the supervisor's `resource`.
+ *
+ * When to use: as `resource` in `Supervisor.make` / `Supervisor.run` (or through `offload`),
+ * so each worker fiber owns one thread and the restart policy governs threads too; or in
+ * `Effect.scoped` to use one thread directly.
+ *
+ * Details: spawns the thread and waits until it is ready (its per-thread layer built). Closing
+ * the scope asks the thread to stop (its thread-side finalizers run) and terminates it if it
+ * has not exited within `grace` — never the platform's fixed 5 s.
+ *
+ * Gotchas: fails with `ThreadStartFailed`, never hangs, when the thread cannot start; a
+ * supervisor treats that like any failed acquisition (restart with backoff, then escalate).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Threads } from "effect-supervisor"
+ * import { Square } from "./requests.js"
+ *
+ * const squared = Effect.scoped(
+ *   Effect.flatMap(
+ *     Threads.resource({ file: new URL("./square-worker.ts", import.meta.url), schema: Square }),
+ *     (thread) => thread.execute(new Square({ n: 3 }))
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const resource = <A extends Schema.TaggedRequest.All>(
+  spec: Spec<A>
+): Effect.Effect<Thread<A>, ThreadStartFailed, Scope.Scope> =>
+  client.make(spec.schema, {
+    file: toUrl(spec.file),
+    grace: Duration.decode(spec.grace ?? "1 second"),
+    startTimeout: Duration.decode(spec.startTimeout ?? "30 seconds"),
+    workerOptions: spec.workerOptions
+  })
+
+/**
+ * The supervisor handler that runs a task on the worker's thread: `thread.execute(task)`.
+ *
+ * When to use: as `handler` next to `resource` (or through `offload`).
+ *
+ * Details: the task is a request instance; the result is its success, the error its typed
+ * failure, a `ParseError` or `WorkerCrashed` (see `Thread.execute`).
+ *
+ * Gotchas: the supervisor's `timeout` interrupts the request in the thread first and
+ * terminates the thread after `grace`; the attempt ends `TaskTimeout` either way.
+ *
+ * @example
+ * ```ts
+ * import * as os from "node:os"
+ * import { Supervisor, Threads } from "effect-supervisor"
+ * import { Square } from "./requests.js"
+ *
+ * const spec = { file: new URL("./square-worker.ts", import.meta.url), schema: Square }
+ * const summary = Supervisor.run([new Square({ n: 2 })], {
+ *   workers: os.availableParallelism(),
+ *   resource: Threads.resource(spec),
+ *   handler: Threads.handler
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const handler = <A extends Schema.TaggedRequest.All>(
+  task: A,
+  thread: Thread<A>
+): Effect.Effect<
+  Schema.WithResult.Success<A>,
+  Schema.WithResult.Failure<A> | ParseResult.ParseError | WorkerCrashed
+> => thread.execute(task)
+
+/**
+ * `resource` and `handler` for a spec, ready to spread into the supervisor's options.
+ *
+ * When to use: the short form: `Supervisor.make({ workers: n, ...Threads.offload(spec) })`.
+ *
+ * Details: `{ resource: resource(spec), handler }` with the types fixed to the spec's requests.
+ *
+ * Gotchas: each worker owns one thread: `workers` is the number of threads
+ * (`os.availableParallelism()` is a good default for CPU-bound work).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as os from "node:os"
+ * import { Supervisor, Threads } from "effect-supervisor"
+ * import { Square } from "./requests.js"
+ *
+ * const program = Effect.gen(function*() {
+ *   const summary = yield* Supervisor.run([1, 2, 3].map((n) => new Square({ n })), {
+ *     workers: os.availableParallelism(),
+ *     ...Threads.offload({ file: new URL("./square-worker.ts", import.meta.url), schema: Square })
+ *   })
+ *   return summary.stats.succeeded
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const offload = <A extends Schema.TaggedRequest.All>(spec: Spec<A>): {
+  readonly resource: Effect.Effect<Thread<A>, ThreadStartFailed, Scope.Scope>
+  readonly handler: (
+    task: A,
+    thread: Thread<A>
+  ) => Effect.Effect<
+    Schema.WithResult.Success<A>,
+    Schema.WithResult.Failure<A> | ParseResult.ParseError | WorkerCrashed
+  >
+} => ({ resource: resource(spec), handler })
