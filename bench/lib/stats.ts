@@ -18,14 +18,3 @@ export const summarize = (xs: ReadonlyArray<number>): Summary => ({
   min: xs.length === 0 ? Number.NaN : Math.min(...xs),
   max: xs.length === 0 ? Number.NaN : Math.max(...xs)
 })
-
-/**
- * Speed of `alt` relative to `base`, round by round (base time / alt time, > 1 is faster).
- * Pairing samples of the same round cancels most of the drift between rounds.
- */
-export const speedRatio = (base: ReadonlyArray<number>, alt: ReadonlyArray<number>): Summary => {
-  const n = Math.min(base.length, alt.length)
-  const ratios: Array<number> = []
-  for (let i = 0; i < n; i++) ratios.push(base[i]! / alt[i]!)
-  return summarize(ratios)
-}
