@@ -49,11 +49,9 @@ export class Metrics {
   constructor(name: string) {
     const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
       Metric.tagged(metric, "supervisor", name) as unknown as M
-    this.counters = counterNames.map((counter) =>
-      tag(Metric.counter(`supervisor_tasks_${counter}`, { description: `tasks ${counter}` }))
-    )
-    this.queuedGauge = tag(Metric.gauge("supervisor_tasks_queued", { description: "tasks waiting to start" }))
-    this.runningGauge = tag(Metric.gauge("supervisor_tasks_running", { description: "tasks running" }))
+    this.counters = counterNames.map((counter) => tag(Metric.counter(`supervisor_tasks_${counter}`)))
+    this.queuedGauge = tag(Metric.gauge("supervisor_tasks_queued"))
+    this.runningGauge = tag(Metric.gauge("supervisor_tasks_running"))
     this.duration = tag(
       Metric.histogram("supervisor_task_duration_ms", millis, "time from a task's start to its outcome, in ms")
     )

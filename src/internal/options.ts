@@ -20,7 +20,7 @@ const NonNegativeInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
 const Capacity = Schema.Union(PositiveInt, Schema.Literal(Infinity))
 const Strategy = Schema.Literal("suspend", "dropping", "sliding")
 const RestartStrategy = Schema.Literal("one-for-one", "one-for-all")
-const Fn = Schema.declare((u: unknown): u is Function => typeof u === "function")
+const Fn = Schema.declare((u: unknown): u is (...args: Array<any>) => unknown => typeof u === "function")
 const NonEmptyString = Schema.String.pipe(Schema.minLength(1))
 const DurationLike = Schema.declare((u: unknown): u is Duration.DurationInput =>
   Option.isSome(Duration.decodeUnknown(u))
