@@ -49,11 +49,11 @@ export interface Options<T, A, E = never, R = never, S = void, Res = void> {
   readonly capacity?: number | undefined
   readonly strategy?: "suspend" | "dropping" | "sliding" | undefined
   readonly timeout?: Duration.DurationInput | undefined
-  readonly retry?: Schedule.Schedule<unknown, E | TaskTimeout> | undefined
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E> | TaskTimeout> | undefined
   readonly rateLimit?: { readonly limit: number; readonly interval: Duration.DurationInput } | undefined
   readonly restart?: Restart.Policy | undefined
   readonly initial?: S | undefined
-  readonly combine?: ((state: S, value: A, task: T) => S) | undefined
+  readonly combine?: ((state: S, value: NoInfer<A>, task: NoInfer<T>) => S) | undefined
   readonly name?: string | undefined
   /** a span `<name>.task` per task; default: on when `name` is given */
   readonly spans?: boolean | undefined
