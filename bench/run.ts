@@ -41,7 +41,13 @@ const runFamily = (family: Family): Promise<FamilyResult> => {
   const out = `${tmpDir}${family.name}.json`
   rmSync(out, { force: true })
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${benchDir}${family.script}`, ...(family.args ?? [])], {
+    const child = spawn(process.execPath, [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      `${benchDir}${family.script}`,
+      ...(family.args ?? [])
+    ], {
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, BENCH_MODE: mode, BENCH_OUT: out }
     })

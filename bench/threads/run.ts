@@ -27,7 +27,7 @@ const supervisorThreads = async (): Promise<Array<ThreadAlt>> => {
     return []
   }
   try {
-    // A computed specifier keeps this file typechecking before bench/threads/supervisor.ts exists.
+    // Loaded lazily so the anchors still run when the Threads module fails to load or start.
     const specifier = "./supervisor.js"
     const module = (await import(specifier)) as { supervisorThreads: () => Promise<ThreadAlt> }
     return [await module.supervisorThreads()]
