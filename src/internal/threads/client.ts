@@ -93,7 +93,9 @@ export const make = <A extends Schema.TaggedRequest.All>(
         const next = Deferred.unsafeMake<Thread, ThreadStartFailed>(FiberId.none)
         current = next
         return terminate(thread, cause).pipe(
-          Effect.zipRight(Effect.forkIn(Effect.intoDeferred(spawn(options, scope), next), scope))
+          // interruptible: this runs in an interrupted caller's (uninterruptible) canceler, and
+          // closing the scope must be able to stop a start-up in progress
+          Effect.zipRight(Effect.forkIn(Effect.interruptible(Effect.intoDeferred(spawn(options, scope), next)), scope))
         )
       })
 

@@ -54,6 +54,8 @@ export interface Thread {
   /** callbacks of the requests in flight, by request id */
   readonly pending: Map<number, (reply: Reply | WorkerCrashed) => void>
   nextId: number
+  /** true once the thread reported ready (its per-thread layer is built) */
+  ready: boolean
   /** set once the thread is gone (crashed, exited or terminated); later calls fail with it */
   crashed: WorkerCrashed | undefined
   /** resolves when the thread has exited */
@@ -118,10 +120,11 @@ const settlesWithin = (promise: Promise<unknown>, ms: number): Effect.Effect<boo
 
 /**
  * Stops a thread: asks it to close (its thread-side finalizers run), and terminates it if it
- * has not exited within `grace`.
+ * has not exited within `grace`. A thread still starting has nothing to finalize: terminated.
  */
 const stop = (thread: Thread, grace: Duration.Duration): Effect.Effect<void> =>
   Effect.suspend(() => {
+    if (!thread.ready) return terminate(thread, new Error(`thread ${thread.threadId} stopped while starting`))
     markCrashed(thread, new Error(`thread ${thread.threadId} was stopped`))
     try {
       post(thread, [1])
@@ -149,6 +152,13 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
     Effect.gen(function*() {
       const file = options.file.href
       const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+      // a finalizer added to a closed scope runs at once: that is how we see that `parent` is
+      // already closing (e.g. a replacement requested during shutdown) and start nothing
+      let closing = false
+      yield* Scope.addFinalizer(scope, Effect.sync(() => closing = true))
+      if (closing) {
+        return yield* new ThreadStartFailed({ file, cause: new Error("the scope is closed") })
+      }
       const worker = yield* Effect.try({
         try: () => newWorker(options),
         catch: (cause) => new ThreadStartFailed({ file, cause })
@@ -170,6 +180,7 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         threadId: worker.threadId,
         pending: new Map(),
         nextId: 0,
+        ready: false,
         crashed: undefined,
         exited,
         scope
@@ -181,6 +192,7 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
       const onMessage = (message: FromThread): void => {
         switch (message[0]) {
           case 0:
+            thread.ready = true
             Deferred.unsafeDone(ready, Exit.void)
             return
           case 1: {

@@ -1,0 +1,174 @@
+// Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
+// each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
+import { Errors, Restart, Supervisor, Threads } from "effect-supervisor"
+import { execFile } from "node:child_process"
+import { createHash } from "node:crypto"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Boom, Echo, Exit as ExitRequest, Fail, Info, Request, Spin, Sum, Wait } from "./fixtures/threads/requests.js"
+
+const grace = 300
+const spec: Threads.Spec<Request> = {
+  file: new URL("./fixtures/threads/worker.ts", import.meta.url),
+  schema: Request,
+  grace: `${grace} millis`
+}
+
+/** Time taken by an effect, in milliseconds. */
+const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const start = Date.now()
+    const value = yield* self
+    return [value, Date.now() - start] as const
+  })
+
+/** `Info` through a supervisor (whose results are the union of every request's success). */
+const info = <E>(supervisor: Supervisor.Supervisor<Request, unknown, E, void>) =>
+  supervisor.execute(new Info()) as Effect.Effect<typeof Info.success.Type, E | Errors.TaskError>
+
+/** Polls until the supervisor runs a task (a poll, not a sleep standing in for a signal). */
+const running = <T, A, E, S>(supervisor: Supervisor.Supervisor<T, A, E, S>) =>
+  supervisor.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (s) => s.running > 0 }))
+
+describe("Threads: one thread", () => {
+  it.live("round trips typed success and failure, rejects a bad payload, transfers bytes, keeps state", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const thread = yield* Threads.resource(spec)
+      const threadId = yield* thread.threadId
+
+      expect(yield* thread.execute(new Echo({ n: 42 }))).toBe(42)
+
+      const failure = yield* Effect.flip(thread.execute(new Fail({ reason: "nope" })))
+      expect(failure).toBeInstanceOf(Boom)
+      expect(failure).toEqual(new Boom({ reason: "nope" }))
+
+      // a payload that does not fit its Schema is rejected before it is sent
+      const parseError = yield* Effect.flip(thread.execute(new Echo({ n: "x" as unknown as number }, true)))
+      expect(ParseResult.isParseError(parseError)).toBe(true)
+
+      const bytes = new Uint8Array([1, 2, 3, 250])
+      expect(yield* thread.execute(new Sum({ bytes }))).toBe(256)
+      expect(bytes.byteLength).toBe(0) // moved to the thread, not copied
+
+      // per-thread state survives between tasks
+      expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 1, interrupted: 0 })
+      expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 2, interrupted: 0 })
+
+      // cooperative code is interrupted inside the thread (its finalizer ran), no restart
+      const timedOut = yield* thread.execute(new Wait()).pipe(Effect.timeout("50 millis"), Effect.either)
+      expect(Either.isLeft(timedOut)).toBe(true)
+      expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 3, interrupted: 1 })
+    })))
+
+  it.live("a thread that cannot start fails fast with ThreadStartFailed", () =>
+    Effect.gen(function*() {
+      const [failed, elapsed] = yield* timed(Effect.all([
+        Effect.flip(Effect.scoped(Threads.resource({
+          ...spec,
+          file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
+        }))),
+        Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" })))
+      ], { concurrency: "unbounded" }))
+      expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
+      expect(failed[0].message).toContain("the model file is missing")
+      expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
+      expect(failed[1].message).toContain("missing.js")
+      expect(elapsed).toBeLessThan(10_000)
+    }))
+})
+
+describe("Threads: under a supervisor", () => {
+  it.live("process.exit(1) ends the task WorkerCrashed; the next task runs on a fresh thread", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const before = yield* info(supervisor)
+      const crashed = yield* Effect.flip(supervisor.execute(new ExitRequest({ code: 1 })))
+      expect(crashed).toBeInstanceOf(Errors.WorkerCrashed)
+      expect(crashed.message).toContain("exited with code 1")
+      const after = yield* info(supervisor)
+      expect(after.threadId).not.toBe(before.threadId)
+      expect(after.count).toBe(1) // per-thread state was rebuilt on the new thread
+      expect((yield* supervisor.stats).restarts).toBe(1)
+    })))
+
+  it.live("a crash loop escalates", () =>
+    Effect.gen(function*() {
+      const escalated = yield* Effect.flip(Supervisor.run(
+        Array.from({ length: 10 }, () => new ExitRequest({ code: 1 })),
+        {
+          workers: 1,
+          ...Threads.offload(spec),
+          restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 2, within: "1 minute" })
+        }
+      ))
+      expect(escalated).toBeInstanceOf(Errors.Escalated)
+    }))
+
+  it.live("a CPU busy loop times out and its thread is terminated within grace, then replaced", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const acquired = yield* Deferred.make<Threads.Thread<Request>>()
+      const { handler, resource } = Threads.offload(spec)
+      const timeout = 200
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        handler,
+        resource: Effect.tap(resource, (thread) => Deferred.succeed(acquired, thread)),
+        timeout: `${timeout} millis`
+      })
+      const thread = yield* Deferred.await(acquired)
+      const before = yield* thread.threadId
+      const [error, elapsed] = yield* timed(Effect.flip(supervisor.execute(new Spin())))
+      expect(error).toBeInstanceOf(Errors.TaskTimeout)
+      expect(elapsed).toBeLessThan(timeout + grace + 500)
+      expect(yield* thread.threadId).not.toBe(before)
+      expect((yield* supervisor.stats).restarts).toBe(0) // replaced in place: nothing crashed
+    })))
+
+  it.live("closing the supervisor with a spinning thread takes no longer than grace", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const supervisor = yield* Scope.extend(Supervisor.make({ workers: 1, ...Threads.offload(spec) }), scope)
+      yield* Effect.fork(supervisor.execute(new Spin()))
+      yield* running(supervisor)
+      const [, elapsed] = yield* timed(Scope.close(scope, Exit.void))
+      expect(elapsed).toBeLessThan(grace + 500)
+    }))
+})
+
+describe("examples/checksums.ts", () => {
+  it.live("prints what sha256sum prints", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "checksums-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const files: Record<string, string | Uint8Array> = {
+        "a.txt": "hello\n",
+        "empty": "",
+        "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
+        "with space.md": "# title\n"
+      }
+      for (const [name, content] of Object.entries(files)) {
+        mkdirSync(join(dir, name, ".."), { recursive: true })
+        writeFileSync(join(dir, name), content)
+      }
+      const expected = Object.keys(files).sort().map((name) =>
+        `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`
+      ).join("")
+      const sha256sum = yield* run("sha256sum", Object.keys(files).sort(), dir)
+      expect(sha256sum).toBe(expected)
+      const output = yield* run(
+        process.execPath,
+        ["--import", "tsx", fileURLToPath(new URL("../examples/checksums.ts", import.meta.url)), "--threads", "2", dir],
+        process.cwd()
+      )
+      expect(output).toBe(sha256sum)
+    }).pipe(Effect.scoped))
+})
+
+const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
+  Effect.async<string, Error>((resume) => {
+    execFile(command, args, { cwd }, (error, stdout) => resume(error ? Effect.fail(error) : Effect.succeed(stdout)))
+  })
