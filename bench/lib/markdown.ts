@@ -9,7 +9,8 @@ const fmt = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : 
 
 const rate = (tasks: number, ms: number): string => {
   const perSec = tasks / (ms / 1000)
-  return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)}M/s` : `${(perSec / 1e3).toFixed(0)}k/s`
+  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)}M/s`
+  return perSec >= 1e4 ? `${(perSec / 1e3).toFixed(0)}k/s` : `${perSec.toFixed(0)}/s`
 }
 
 const timeTable = (g: Group): Array<string> => {
