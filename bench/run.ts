@@ -1,5 +1,6 @@
 /**
  * Benchmark entry: `npm run bench` (full) or `npm run bench -- --quick` (tiny, for CI).
+ * `--only=family,family` runs a subset; `--render` redraws md/svg from the saved latest.json.
  *
  * Each scenario family runs in its own child process so one family's heap, JIT state and
  * leftover timers cannot bias the next; the orchestrator only collects results and renders
@@ -8,10 +9,12 @@
 import { spawn } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import type { Machine } from "./lib/machine.js"
 import { finish, machine } from "./lib/machine.js"
 import { markdown } from "./lib/markdown.js"
 import type { FamilyResult, Mode } from "./lib/protocol.js"
 import { svgChart } from "./lib/svg.js"
+import type { Verdict } from "./lib/targets.js"
 import { evaluate } from "./lib/targets.js"
 
 interface Family {
@@ -63,30 +66,49 @@ const runFamily = (family: Family): Promise<FamilyResult> => {
   })
 }
 
-const m = machine()
-mkdirSync(outDir, { recursive: true })
-mkdirSync(tmpDir, { recursive: true })
-const families: Array<FamilyResult> = []
-const failures: Array<string> = []
-const started = performance.now()
-for (const family of FAMILIES.filter((f) => only === undefined || only.includes(f.name))) {
-  process.stderr.write(`== ${family.name} (${mode})\n`)
-  const t0 = performance.now()
-  try {
-    families.push(await runFamily(family))
-  } catch (e) {
-    failures.push(`${family.name}: ${String(e)}`)
-    process.stderr.write(`!! ${family.name} failed: ${String(e)}\n`)
-  }
-  process.stderr.write(`== ${family.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+/** Writes the three outputs; `--render` calls it again on a saved latest.json (chart/table changes). */
+const render = (saved: Saved): string => {
+  const md = markdown(saved.machine, saved.mode, saved.families, saved.verdicts, saved.failures)
+  writeFileSync(`${outDir}latest.md`, md)
+  writeFileSync(`${outDir}latest.json`, JSON.stringify(saved, null, 2))
+  writeFileSync(`${outDir}latest.svg`, svgChart(saved.machine, saved.families))
+  return md
 }
-finish(m)
 
-const verdicts = evaluate(families)
-const md = markdown(m, mode, families, verdicts, failures)
-writeFileSync(`${outDir}latest.md`, md)
-writeFileSync(`${outDir}latest.json`, JSON.stringify({ mode, machine: m, verdicts, families, failures }, null, 2))
-writeFileSync(`${outDir}latest.svg`, svgChart(m, families))
+interface Saved {
+  readonly mode: Mode
+  readonly machine: Machine
+  readonly verdicts: ReadonlyArray<Verdict>
+  readonly families: ReadonlyArray<FamilyResult>
+  readonly failures: ReadonlyArray<string>
+}
+
+const measure = async (): Promise<Saved> => {
+  const m = machine()
+  mkdirSync(outDir, { recursive: true })
+  mkdirSync(tmpDir, { recursive: true })
+  const families: Array<FamilyResult> = []
+  const failures: Array<string> = []
+  for (const family of FAMILIES.filter((f) => only === undefined || only.includes(f.name))) {
+    process.stderr.write(`== ${family.name} (${mode})\n`)
+    const t0 = performance.now()
+    try {
+      families.push(await runFamily(family))
+    } catch (e) {
+      failures.push(`${family.name}: ${String(e)}`)
+      process.stderr.write(`!! ${family.name} failed: ${String(e)}\n`)
+    }
+    process.stderr.write(`== ${family.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  }
+  finish(m)
+  return { mode, machine: m, verdicts: evaluate(families), families, failures }
+}
+
+const started = performance.now()
+const saved = argv.includes("--render")
+  ? (JSON.parse(readFileSync(`${outDir}latest.json`, "utf8")) as Saved)
+  : await measure()
+const md = render({ ...saved, verdicts: evaluate(saved.families) })
 process.stdout.write(`${md}\n\nwritten to ${outDir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
 // A family that crashed is a broken harness: fail CI, but only after writing what did run.
-if (failures.length > 0) process.exitCode = 1
+if (saved.failures.length > 0) process.exitCode = 1

@@ -19,6 +19,8 @@ export interface AltSamples {
 export interface Group {
   readonly id: string
   readonly title: string
+  /** A shorter title for the chart, where the full one does not fit. */
+  readonly short?: string
   /** What one sample measures: "ms" (wall time, lower is better) or "MB" (memory). */
   readonly unit: "ms" | "MB"
   /** Tasks per run, to print throughput or µs per task next to the time. */

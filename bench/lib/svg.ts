@@ -1,75 +1,118 @@
 /**
  * A dependency-free SVG bar chart of every group's ratios against its baseline: one panel per
- * group, one bar per alternative (median) with a min–max whisker and a dashed line at 1×.
+ * group, one bar per alternative (median) with a min–max whisker, on a shared log scale centred
+ * on 1× (ratios from 0.07× to 13× occur; a linear scale hid everything but the largest bar).
  */
 import type { Machine } from "./machine.js"
 import type { FamilyResult, Group } from "./protocol.js"
 import { ratio } from "./ratios.js"
+import type { Summary } from "./stats.js"
 
 const WIDTH = 900
 const LABEL = 270
 const BAR_AREA = WIDTH - LABEL - 90
 const ROW = 20
-const PANEL_HEAD = 34
+const PANEL_HEAD = 40
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/`/g, "")
 
-const caption = (g: Group) =>
-  g.unit === "ms"
-    ? `${esc(g.title)} — speed vs ${esc(g.baseline)} (higher is faster)`
-    : `${esc(g.title)} — vs ${esc(g.baseline)} (lower is smaller)`
+interface Row {
+  readonly name: string
+  readonly r: Summary | undefined
+  readonly isBase: boolean
+}
 
-const panel = (g: Group, top: number): { svg: string; height: number } => {
-  const rows = g.alternatives.map((a) => ({ name: a.name, r: ratio(g, a.name, g.baseline) }))
-  const scaleMax = Math.max(1.2, ...rows.map((x) => x.r?.max ?? 0)) * 1.05
-  const x = (v: number) => LABEL + (v / scaleMax) * BAR_AREA
-  const parts: Array<string> = [
-    `<text x="8" y="${top + 20}" font-weight="bold" font-size="13">${caption(g)}</text>`
-  ]
-  rows.forEach((row, i) => {
+interface Panel {
+  readonly title: string
+  readonly rows: ReadonlyArray<Row>
+}
+
+/** A time group: every alternative's speed against the group's baseline. */
+const timePanel = (g: Group): Panel => ({
+  title: `${esc(g.short ?? g.title)} — speed vs ${esc(g.baseline)} (right is faster)`,
+  rows: g.alternatives.map((a) => ({ name: a.name, r: ratio(g, a.name, g.baseline), isBase: a.name === g.baseline }))
+})
+
+/** Memory groups (one per implementation) fold into one panel: large-N peak heap ÷ small-N. */
+const memoryPanel = (groups: ReadonlyArray<Group>): Panel => ({
+  title: `Memory — peak heap, ${
+    esc(groups[0]!.alternatives.map((a) => a.name).reverse().join(" ÷ "))
+  } tasks streamed (left of 1× is flatter)`,
+  rows: groups.map((g) => ({
+    name: g.id.replace(/^memory-/, ""),
+    r: ratio(g, g.alternatives[g.alternatives.length - 1]!.name, g.baseline),
+    isBase: false
+  }))
+})
+
+/** One log scale for every panel, so bars compare across panels; ratios outside it are clipped. */
+const LO = 0.05
+const HI = 20
+const TICKS = [0.1, 0.25, 0.5, 1, 2, 4, 10]
+const x = (v: number) =>
+  LABEL + ((Math.log(Math.min(Math.max(v, LO), HI)) - Math.log(LO)) / (Math.log(HI) - Math.log(LO))) * BAR_AREA
+
+const draw = (p: Panel, top: number): { svg: string; height: number } => {
+  const bottom = top + PANEL_HEAD + p.rows.length * ROW
+  const parts: Array<string> = [`<text x="8" y="${top + 18}" font-weight="bold" font-size="13">${p.title}</text>`]
+  for (const t of TICKS) {
+    parts.push(
+      `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${top + PANEL_HEAD - 2}" y2="${bottom}" ` +
+        `stroke="${t === 1 ? "#c53030" : "#ddd"}"${t === 1 ? " stroke-dasharray=\"4 3\"" : ""}/>`,
+      `<text x="${x(t).toFixed(1)}" y="${
+        top + PANEL_HEAD - 5
+      }" font-size="9" fill="#888" text-anchor="middle">${t}×</text>`
+    )
+  }
+  p.rows.forEach((row, i) => {
     const y = top + PANEL_HEAD + i * ROW
-    const isBase = row.name === g.baseline
     parts.push(`<text x="${LABEL - 8}" y="${y + 13}" text-anchor="end" font-size="12">${esc(row.name)}</text>`)
     if (row.r === undefined) return
-    const fill = isBase ? "#9e9e9e" : row.name.toLowerCase().includes("supervisor") ? "#2b6cb0" : "#8fb3d9"
+    const fill = row.isBase ? "#9e9e9e" : row.name.toLowerCase().includes("supervisor") ? "#2b6cb0" : "#8fb3d9"
+    // Bars grow from 1× (left: slower/smaller, right: faster/bigger).
+    const a = Math.min(x(1), x(row.r.median))
+    const b = Math.max(x(1), x(row.r.median))
     parts.push(
-      `<rect x="${LABEL}" y="${y + 3}" width="${(x(row.r.median) - LABEL).toFixed(1)}" height="${
-        ROW - 6
+      `<rect x="${a.toFixed(1)}" y="${y + 4}" width="${Math.max(b - a, 1).toFixed(1)}" height="${
+        ROW - 8
       }" fill="${fill}"/>`,
-      `<line x1="${x(row.r.min).toFixed(1)}" x2="${x(row.r.max).toFixed(1)}" y1="${y + 10}" y2="${
-        y + 10
-      }" stroke="#333" stroke-width="1"/>`,
-      `<text x="${(x(row.r.max) + 6).toFixed(1)}" y="${y + 13}" font-size="11">${row.r.median.toFixed(2)}×</text>`
+      `<line x1="${x(row.r.min).toFixed(1)}" x2="${x(row.r.max).toFixed(1)}" y1="${y + 10}" y2="${y + 10}" ` +
+        `stroke="#333" stroke-width="1"/>`,
+      `<text x="${(WIDTH - 8).toFixed(1)}" y="${y + 13}" font-size="11" text-anchor="end">${
+        row.r.median.toFixed(2)
+      }×</text>`
     )
   })
-  const bottom = top + PANEL_HEAD + rows.length * ROW
-  parts.push(
-    `<line x1="${x(1).toFixed(1)}" x2="${x(1).toFixed(1)}" y1="${top + PANEL_HEAD - 2}" y2="${bottom}" ` +
-      `stroke="#c53030" stroke-dasharray="4 3"/>`
-  )
-  return { svg: parts.join("\n"), height: bottom - top + 10 }
+  return { svg: parts.join("\n"), height: bottom - top + 12 }
 }
 
 export const svgChart = (m: Machine, families: ReadonlyArray<FamilyResult>): string => {
   const groups = families.flatMap((f) => f.groups)
+  const memory = groups.filter((g) => g.unit === "MB")
+  const layout: Array<Panel> = [
+    ...groups.filter((g) => g.unit === "ms").map(timePanel),
+    ...(memory.length > 0 ? [memoryPanel(memory)] : [])
+  ]
   const panels: Array<string> = []
-  let top = 30
-  for (const g of groups) {
-    const p = panel(g, top)
-    panels.push(p.svg)
-    top += p.height
+  let top = 40
+  for (const p of layout) {
+    const drawn = draw(p, top)
+    panels.push(drawn.svg)
+    top += drawn.height
   }
   const height = top + 10
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ` +
     `font-family="system-ui, sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="8" y="18" font-size="12" fill="#555">${
+    `<text x="8" y="16" font-size="12" fill="#555">${
       esc(
-        `effect-supervisor benchmarks · ${m.date.slice(0, 16)}Z · Node ${m.node} · ${m.cpus} CPUs · ` +
-          `medians with min–max whiskers; dashed line = 1×`
+        `effect-supervisor benchmarks · ${m.date.slice(0, 16)}Z · Node ${m.node} · ${m.cpus} CPUs · load ${
+          m.loadAvgStart[0]
+        }–${m.loadAvgEnd[0]}`
       )
     }</text>`,
+    `<text x="8" y="31" font-size="11" fill="#555">bars: median ratio, same run; whiskers: min–max; log scale</text>`,
     ...panels,
     `</svg>`
   ].join("\n")

@@ -59,6 +59,7 @@ writeResult({
     title: `${tasks.toLocaleString("en-US")} trivial tasks, concurrency 8, ${
       variant === "sync" ? "`Effect.sync(() => x * 2)`" : "`Effect.promise(() => Promise.resolve(x * 2))`"
     } handler`,
+    short: `${tasks / 1000}k tasks, concurrency 8, ${variant} handler`,
     unit: "ms",
     tasks,
     baseline: "p-limit",
