@@ -1,4 +1,5 @@
 /** Where and when the figures came from: absolute numbers mean little without it. */
+import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
 
@@ -12,6 +13,8 @@ export interface Machine {
   readonly loadAvgStart: ReadonlyArray<number>
   loadAvgEnd: ReadonlyArray<number>
   readonly versions: Readonly<Record<string, string>>
+  /** The commit whose src/ was measured, "+dirty" when src/ had uncommitted changes. */
+  readonly source: string
 }
 
 const versionOf = (pkg: string): string => {
@@ -20,6 +23,18 @@ const versionOf = (pkg: string): string => {
     return String(json.version)
   } catch {
     return "?"
+  }
+}
+
+/** BENCH_SOURCE wins: set it when measuring a snapshot of src/ outside the repository. */
+const sourceOf = (): string => {
+  if (process.env.BENCH_SOURCE !== undefined) return process.env.BENCH_SOURCE
+  try {
+    const root = new URL("../..", import.meta.url)
+    const git = (...args: Array<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
+    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src") === "" ? "" : "+dirty")
+  } catch {
+    return "unknown"
   }
 }
 
@@ -37,7 +52,8 @@ export const machine = (): Machine => ({
   versions: Object.fromEntries(
     ["effect", "@effect/platform", "@effect/platform-node", "p-limit", "p-queue", "fastq", "piscina", "tinypool"]
       .map((p) => [p, versionOf(p)])
-  )
+  ),
+  source: sourceOf()
 })
 
 export const finish = (m: Machine): void => {

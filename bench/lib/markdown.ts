@@ -65,6 +65,7 @@ export const markdown = (
     `${m.date} · Node ${m.node} · ${m.platform} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.memoryGB} GB · ` +
     `load average ${m.loadAvgStart.join(" ")} at start, ${m.loadAvgEnd.join(" ")} at end`,
     "",
+    `Source measured: effect-supervisor ${m.source ?? "unknown"}. ` +
     `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
     "Alternatives run interleaved (A B C, A B C, …) after warm-up rounds; figures are medians with " +
