@@ -57,6 +57,28 @@ export interface Options<T, A, E = never, R = never, S = void, Res = void> {
   readonly name?: string | undefined
   /** a span `<name>.task` per task; default: on when `name` is given */
   readonly spans?: boolean | undefined
+  /** the task's key (a tenant, a host): keys are served round-robin */
+  readonly key?: ((task: NoInfer<T>) => string) | undefined
+  /** at most this many tasks of one key run at once (needs `key`); default unlimited */
+  readonly perKey?: number | undefined
+  /** higher first; equal priorities keep submission order (within a key when `key` is set) */
+  readonly priority?: ((task: NoInfer<T>) => number) | undefined
+}
+
+/**
+ * A handle on one submitted task (from `submitWithHandle`).
+ *
+ * - `await`: the task's `Outcome` (never fails).
+ * - `cancel`: a queued task is removed and ends `Interrupted`; a running one is interrupted
+ *   (its finalizers run) and `cancel` returns once it has its outcome; a finished task is left
+ *   as it is.
+ *
+ * @since 0.1.0
+ */
+export interface TaskHandle<T, A, E> {
+  readonly task: T
+  readonly await: Effect.Effect<Outcome.Outcome<T, A, E>>
+  readonly cancel: Effect.Effect<void>
 }
 
 /**
@@ -80,6 +102,10 @@ export interface Stats {
   readonly timeouts: number
   /** attempts after the first, over all tasks */
   readonly retries: number
+  /** queued tasks held back by `pause` / `pauseKey` */
+  readonly paused: number
+  /** the current number of workers (see `resize`) */
+  readonly workers: number
 }
 
 /**
@@ -130,6 +156,26 @@ export interface Supervisor<T, A, E = never, S = void> {
    * Interrupting `execute` cancels the task if it has not started yet.
    */
   readonly execute: (task: T) => Effect.Effect<A, E | TaskError>
+  /**
+   * Submits a task and returns a handle to await its `Outcome` or `cancel` it (queued: removed,
+   * ends `Interrupted`; running: interrupted, finalizers run; finished: no-op). A task with a
+   * handle runs in its own fiber (~2 µs more than `submit`).
+   */
+  readonly submitWithHandle: (task: T) => Effect.Effect<TaskHandle<T, A, E>, SupervisorClosed>
+  /** Holds every queued task (they stay queued); running tasks finish. */
+  readonly pause: Effect.Effect<void>
+  /** Releases a `pause`. */
+  readonly resume: Effect.Effect<void>
+  /** Holds the queued tasks of one key (needs the `key` option; otherwise a no-op). */
+  readonly pauseKey: (key: string) => Effect.Effect<void>
+  /** Releases a `pauseKey`. */
+  readonly resumeKey: (key: string) => Effect.Effect<void>
+  /**
+   * Grows or shrinks the number of workers. New workers start at once; shrinking never
+   * interrupts: a worker past the new size stops after its current task (idle ones at once).
+   * `InvalidOptions` unless `workers` is an integer >= 1.
+   */
+  readonly resize: (workers: number) => Effect.Effect<void, InvalidOptions>
   /** Waits until every task submitted so far has an outcome (fails if the supervisor escalated). */
   readonly awaitIdle: Effect.Effect<void, Escalated>
   /** The current fold of successes (updated once per chunk of tasks a worker runs). */

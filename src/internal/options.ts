@@ -69,6 +69,7 @@ export interface Normalized {
   readonly restart: Restart.Policy & { readonly withinMillis: number }
   readonly name: string
   readonly spans: boolean
+  readonly perKey: number
 }
 
 /** @internal */
@@ -93,6 +94,9 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       check(options, "combine", Fn, "a function (state, value, task) => state") ??
       check(options, "name", NonEmptyString, "a non-empty string") ??
       check(options, "spans", Schema.Boolean, "a boolean") ??
+      check(options, "key", Fn, "a function (task) => string") ??
+      check(options, "priority", Fn, "a function (task) => number") ??
+      check(options, "perKey", PositiveInt, "an integer >= 1") ??
       check(options, "restart", IsPolicy, "a Restart.Policy (Restart.policy({...}))")
     if (error !== undefined) return Effect.fail(error)
     const restart = (options.restart as Restart.Policy | undefined) ?? Restart.defaultPolicy
@@ -108,6 +112,11 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
         check(restart as unknown as Record<string, unknown>, "backoff", IsSchedule, "a Schedule")
     if (restartError !== undefined) {
       return Effect.fail(new InvalidOptions({ message: `restart.${restartError.message}` }))
+    }
+    if (options.perKey !== undefined && options.key === undefined) {
+      return Effect.fail(
+        new InvalidOptions({ message: `perKey needs a key function, got perKey ${options.perKey} and no key` })
+      )
     }
     if (options.rateLimit !== undefined && Duration.toMillis((options.rateLimit as any).interval) <= 0) {
       return Effect.fail(
@@ -129,6 +138,7 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       },
       restart: { ...restart, withinMillis: Duration.toMillis(Duration.decode(restart.within)) },
       name,
-      spans: (options.spans as boolean | undefined) ?? options.name !== undefined
+      spans: (options.spans as boolean | undefined) ?? options.name !== undefined,
+      perKey: (options.perKey as number | undefined) ?? Infinity
     })
   })

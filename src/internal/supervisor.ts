@@ -9,6 +9,7 @@
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -23,6 +24,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
   Escalated,
+  type InvalidOptions,
   SupervisorClosed,
   TaskDropped,
   type TaskError,
@@ -32,9 +34,10 @@ import {
 } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type * as Supervisor from "../Supervisor.js"
+import { KeyedQueue } from "./keyedQueue.js"
 import { type Counts, Metrics } from "./metrics.js"
-import type { Normalized } from "./options.js"
-import { DONE, type Entry, QUEUED, RUNNING, type Taker, TaskQueue } from "./taskQueue.js"
+import { type Normalized, validateWorkers } from "./options.js"
+import { DONE, type Entry, FifoQueue, QUEUED, RUNNING, type Taker, type TaskQueue } from "./taskQueue.js"
 
 /** The most tasks a worker claims at once. */
 const MAX_CHUNK = 64
@@ -42,13 +45,15 @@ const MAX_CHUNK = 64
 const END = Symbol("effect-supervisor/end")
 
 /** Why a worker incarnation stopped serving. */
-const Stop = { Done: 0, Crashed: 1, SiblingRestart: 2 } as const
+const Stop = { Done: 0, Crashed: 1, SiblingRestart: 2, Retired: 3 } as const
 type Stop = typeof Stop[keyof typeof Stop]
 
 interface Slot {
   readonly id: number
   readonly taker: Taker
   restartRequested: boolean
+  /** resize shrank the supervisor: stop after the current task */
+  retiring: boolean
   crash: WorkerCrashed | undefined
   chunk: Array<Entry<any>> | undefined
   index: number
@@ -85,7 +90,18 @@ export const make = <T, A, E, R, S, Res>(
     const state = yield* Ref.make(options.initial as S)
     const hub = yield* PubSub.unbounded<AnyOutcome | typeof END>()
     const idle = yield* Effect.makeLatch(true)
-    const impl = new SupervisorImpl<T, A, E, R, S, Res>(options, config, scope, clock, limiter, state, hub, idle)
+    const context = yield* Effect.context<R>()
+    const impl = new SupervisorImpl<T, A, E, R, S, Res>(
+      options,
+      config,
+      scope,
+      clock,
+      limiter,
+      state,
+      hub,
+      idle,
+      context
+    )
     for (let i = 0; i < config.workers; i++) yield* impl.spawnWorker()
     yield* Effect.forkIn(impl.monitorEscalation, scope)
     yield* Effect.addFinalizer(() => impl.stopNow)
@@ -106,6 +122,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     restarts: 0
   }
   running = 0
+  seq = 0
+  nextWorkerId = 0
   /** accepted tasks whose outcome is not yet committed */
   outstanding = 0
   subscribers = 0
@@ -131,9 +149,13 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     readonly limiter: RateLimiter.RateLimiter | undefined,
     readonly state: Ref.Ref<S>,
     readonly hub: PubSub.PubSub<AnyOutcome | typeof END>,
-    readonly idle: Effect.Latch
+    readonly idle: Effect.Latch,
+    readonly context: Context.Context<R>
   ) {
-    this.queue = new TaskQueue(config.capacity)
+    this.queue = options.key !== undefined || options.priority !== undefined
+      ? new KeyedQueue(config.capacity, config.perKey)
+      // "sliding" drops the oldest waiting task, so every waiting task must stay in the queue
+      : new FifoQueue(config.capacity, config.strategy === "sliding" ? 1 : MAX_CHUNK)
     this.metrics = new Metrics(config.name)
     this.resource = (options.resource ?? Effect.void) as Effect.Effect<Res, unknown, R | Scope.Scope>
     this.attempt = this.makeAttempt()
@@ -195,6 +217,14 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         { attributes: { "supervisor.worker": slot.id } }
       )
     }
+    if (entry.cancellable) {
+      // a task with a handle runs in its own fiber, so `cancel` can interrupt it alone
+      const own = effect
+      effect = Effect.flatMap(Effect.fork(own), (fiber) => {
+        entry.fiber = fiber
+        return Fiber.join(fiber)
+      })
+    }
     return Effect.matchCause(effect, {
       onFailure: (cause) => this.onTaskFailure(slot, entry, cause, startedAt),
       onSuccess: (value) => this.onTaskSuccess(slot, entry, value, startedAt)
@@ -202,7 +232,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   }
 
   onTaskSuccess(slot: Slot, entry: Entry<T>, value: A, startedAt: number): void {
-    this.finishRun(slot, startedAt)
+    this.finishRun(slot, entry, startedAt)
     if (entry.state === DONE) return
     entry.state = DONE
     this.counts.succeeded++
@@ -217,7 +247,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   }
 
   onTaskFailure(slot: Slot, entry: Entry<T>, cause: Cause.Cause<E | TaskTimeout>, startedAt: number): void {
-    this.finishRun(slot, startedAt)
+    this.finishRun(slot, entry, startedAt)
     const failure = Cause.failureOption(cause)
     let outcome: AnyOutcome
     if (failure._tag === "Some") {
@@ -232,8 +262,10 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     this.record(entry, outcome, slot)
   }
 
-  finishRun(slot: Slot, startedAt: number): void {
+  finishRun(slot: Slot, entry: Entry<T>, startedAt: number): void {
     this.running--
+    entry.fiber = undefined
+    this.queue.finished(entry)
     this.metrics.duration.unsafeUpdate(this.clock.unsafeCurrentTimeMillis() - startedAt, [])
     if (slot.attempts > 1) this.counts.retries += slot.attempts - 1
   }
@@ -315,12 +347,14 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   // workers
   // ---------------------------------------------------------------------------------------
 
-  spawnWorker(): Effect.Effect<void, never, R> {
+  /** Forks one more worker; it runs with the context the supervisor was made in. */
+  spawnWorker(): Effect.Effect<void> {
     return Effect.suspend(() => {
       const slot: Slot = {
-        id: this.slots.length,
+        id: this.nextWorkerId++,
         taker: { resume: undefined },
         restartRequested: false,
+        retiring: false,
         crash: undefined,
         chunk: undefined,
         index: 0,
@@ -332,9 +366,16 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       }
       this.slots.push(slot)
       return Effect.map(
-        Effect.forkIn(Effect.onInterrupt(this.worker(slot), () => this.abandonChunk(slot)), this.scope),
+        Effect.forkIn(
+          Effect.provide(Effect.onInterrupt(this.worker(slot), () => this.abandonChunk(slot)), this.context),
+          this.scope
+        ),
         (fiber) => {
           this.fibers.push(fiber)
+          fiber.addObserver(() => {
+            const i = this.fibers.indexOf(fiber)
+            if (i >= 0 && this.phase === Phase.Open) this.fibers.splice(i, 1)
+          })
         }
       )
     })
@@ -344,7 +385,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   worker(slot: Slot): Effect.Effect<void, never, R> {
     return Effect.gen(this, function*() {
       const backoff = yield* Schedule.driver(this.config.restart.backoff)
-      while (true) {
+      while (!slot.retiring) {
         slot.restartRequested = false
         slot.crash = undefined
         slot.completed = 0
@@ -353,6 +394,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         )
         if (Exit.isSuccess(exit)) {
           if (exit.value === Stop.Done) return
+          if (exit.value === Stop.Retired) break
           if (exit.value === Stop.SiblingRestart) continue
         }
         if (slot.completed > 0) yield* backoff.reset
@@ -410,17 +452,18 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   }
 
   chunkSize(): number {
-    // "sliding" drops the oldest waiting task, so every waiting task must stay in the queue
-    if (this.config.strategy === "sliding") return 1
+    const max = this.queue.maxChunk
+    if (max === 1) return 1
     const share = Math.ceil(this.queue.buffered / this.slots.length)
-    return share > MAX_CHUNK ? MAX_CHUNK : share < 1 ? 1 : share
+    return share > max ? max : share < 1 ? 1 : share
   }
 
   /** Serves tasks with one resource until the queue is closed and empty, or a restart. */
   serve(slot: Slot, resource: Res): Effect.Effect<Stop, never, R> {
     const loop: Effect.Effect<Stop, never, R> = Effect.suspend(() => {
       if (slot.restartRequested) return Effect.succeed(Stop.SiblingRestart)
-      const chunk = this.queue.take(this.chunkSize()) ?? this.steal(slot)
+      if (slot.retiring) return Effect.succeed(Stop.Retired)
+      const chunk = this.queue.take(this.chunkSize()) ?? (this.queue.paused ? undefined : this.steal(slot))
       if (chunk === undefined) {
         if (this.queue.closed) return Effect.succeed(Stop.Done)
         return Effect.zipRight(this.queue.awaitWork(slot.taker), loop)
@@ -454,8 +497,15 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   runChunk(slot: Slot, resource: Res): Effect.Effect<Stop | undefined, never, R> {
     const chunk = slot.chunk!
     const step: Effect.Effect<Stop | undefined, never, R> = Effect.suspend(() => {
-      if (slot.crash !== undefined || slot.restartRequested) {
-        const stop = slot.crash !== undefined ? Stop.Crashed : Stop.SiblingRestart
+      if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.queue.paused) {
+        // stop starting this chunk: its unstarted tasks go back to the queue
+        const stop = slot.crash !== undefined
+          ? Stop.Crashed
+          : slot.restartRequested
+          ? Stop.SiblingRestart
+          : slot.retiring
+          ? Stop.Retired
+          : undefined
         this.queue.pushFront(chunk.slice(slot.index).filter((entry) => entry.state === QUEUED))
         slot.chunk = undefined
         return Effect.as(this.commit(slot), stop)
@@ -484,9 +534,11 @@ class SupervisorImpl<T, A, E, R, S, Res> {
           const entry = chunk[i]!
           if (entry.state === RUNNING) {
             this.running--
+            this.queue.finished(entry)
             this.record(entry, Outcome.interrupted(entry.task), slot)
           } else if (entry.state === QUEUED) {
             this.queue.release()
+            this.queue.finished(entry)
             this.record(entry, Outcome.interrupted(entry.task), slot, true)
           }
         }
@@ -500,7 +552,18 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   // ---------------------------------------------------------------------------------------
 
   entry(task: T): Entry<T> {
-    return { task, state: QUEUED, enqueuedAt: this.clock.unsafeCurrentTimeMillis(), settle: undefined }
+    const { key, priority } = this.options
+    return {
+      task,
+      state: QUEUED,
+      enqueuedAt: this.clock.unsafeCurrentTimeMillis(),
+      settle: undefined,
+      key: key === undefined ? "" : key(task),
+      priority: priority === undefined ? 0 : priority(task),
+      seq: this.seq++,
+      cancellable: false,
+      fiber: undefined
+    }
   }
 
   accept(entry: Entry<T>): void {
@@ -609,6 +672,69 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return true
   }
 
+  submitWithHandle(task: T): Effect.Effect<Supervisor.TaskHandle<T, A, E>, SupervisorClosed> {
+    return Effect.suspend(() => {
+      const entry = this.entry(task)
+      entry.cancellable = true
+      const done = Deferred.unsafeMake<Outcome.Outcome<T, A, E>>(FiberId.none)
+      entry.settle = (outcome: Outcome.Outcome<T, A, E>) => Deferred.unsafeDone(done, Effect.succeed(outcome))
+      const cancel = Effect.suspend(() => {
+        if (this.cancelQueued(entry)) return Effect.void
+        const fiber = entry.fiber
+        if (entry.state === RUNNING && fiber !== undefined) {
+          return Effect.zipRight(Fiber.interrupt(fiber), Deferred.await(done))
+        }
+        return Effect.void
+      })
+      const handle: Supervisor.TaskHandle<T, A, E> = {
+        task,
+        await: Deferred.await(done),
+        cancel: Effect.asVoid(cancel)
+      }
+      return Effect.as(this.admit(entry), handle)
+    })
+  }
+
+  resize(workers: number): Effect.Effect<void, InvalidOptions> {
+    return Effect.suspend(() => {
+      const invalid = validateWorkers(workers)
+      if (invalid !== undefined) return Effect.fail(invalid)
+      if (this.phase !== Phase.Open) return Effect.void
+      const current = this.slots.length
+      if (workers > current) {
+        return Effect.asVoid(Effect.replicateEffect(this.spawnWorker(), workers - current))
+      }
+      // retire idle workers first; busy ones stop after their current task
+      const idleFirst = [...this.slots].sort((a, b) => Number(a.chunk === undefined) - Number(b.chunk === undefined))
+      for (const slot of idleFirst.slice(workers - current)) {
+        slot.retiring = true
+        this.slots.splice(this.slots.indexOf(slot), 1)
+        this.queue.wake(slot.taker)
+      }
+      return Effect.void
+    })
+  }
+
+  get pause(): Effect.Effect<void> {
+    return Effect.sync(() => this.queue.pause())
+  }
+
+  get resume(): Effect.Effect<void> {
+    return Effect.sync(() => this.queue.resume())
+  }
+
+  pauseKey(key: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.queue instanceof KeyedQueue) this.queue.pauseKey(key)
+    })
+  }
+
+  resumeKey(key: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.queue instanceof KeyedQueue) this.queue.resumeKey(key)
+    })
+  }
+
   // ---------------------------------------------------------------------------------------
   // shutdown
   // ---------------------------------------------------------------------------------------
@@ -618,6 +744,9 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       if (this.phase === Phase.Open) {
         this.phase = Phase.Draining
         this.queue.close()
+        // draining needs every queued task to start: a graceful shutdown lifts pauses
+        this.queue.resume()
+        if (this.queue instanceof KeyedQueue) this.queue.resumeAllKeys()
         const drain = Effect.zipRight(Fiber.awaitAll(this.fibers), this.finish)
         return Effect.zipRight(
           Effect.tap(Effect.forkIn(drain, this.scope), (fiber) => {
@@ -681,7 +810,9 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         dropped: c.dropped,
         restarts: c.restarts,
         timeouts: c.timeouts,
-        retries: c.retries
+        retries: c.retries,
+        paused: this.phase === Phase.Stopped ? 0 : this.queue.heldByPause(),
+        workers: this.slots.length
       }
     })
   }
@@ -729,6 +860,12 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       submitAll: (tasks) => this.submitAll(tasks),
       offer: (task) => this.offer(task),
       execute: (task) => this.execute(task),
+      submitWithHandle: (task) => this.submitWithHandle(task),
+      pause: this.pause,
+      resume: this.resume,
+      pauseKey: (key) => this.pauseKey(key),
+      resumeKey: (key) => this.resumeKey(key),
+      resize: (workers) => this.resize(workers),
       awaitIdle: this.awaitIdle,
       state: Ref.get(this.state),
       stats: this.stats,
