@@ -1,6 +1,7 @@
 /**
  * Benchmark entry: `npm run bench` (full) or `npm run bench -- --quick` (tiny, for CI).
- * `--only=family,family` runs a subset; `--render` redraws md/svg from the saved latest.json.
+ * `--only=family,family` runs a subset; `--render` redraws md/svg from the saved latest.json;
+ * `--source` runs the .ts files through tsx instead of the tsc build (debugging only).
  *
  * Each scenario family runs in its own child process so one family's heap, JIT state and
  * leftover timers cannot bias the next; the orchestrator only collects results and renders
@@ -9,6 +10,7 @@
 import { spawn } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { build } from "./lib/build.js"
 import type { Machine } from "./lib/machine.js"
 import { finish, machine } from "./lib/machine.js"
 import { markdown } from "./lib/markdown.js"
@@ -24,10 +26,10 @@ interface Family {
 }
 
 const FAMILIES: ReadonlyArray<Family> = [
-  { name: "throughput-sync", script: "throughput/run.ts", args: ["sync"] },
-  { name: "throughput-async", script: "throughput/run.ts", args: ["async"] },
-  { name: "memory", script: "memory/run.ts" },
-  { name: "threads", script: "threads/run.ts" }
+  { name: "throughput-sync", script: "throughput/run", args: ["sync"] },
+  { name: "throughput-async", script: "throughput/run", args: ["async"] },
+  { name: "memory", script: "memory/run" },
+  { name: "threads", script: "threads/run" }
 ]
 
 const argv = process.argv.slice(2)
@@ -39,18 +41,21 @@ const benchDir = fileURLToPath(new URL(".", import.meta.url))
 const outDir = `${benchDir}results/${mode === "quick" ? "quick/" : ""}`
 const tmpDir = `${benchDir}results/tmp/`
 
-/** Runs one family in `node --import tsx`, returning its result file or throwing on failure. */
-const runFamily = (family: Family): Promise<FamilyResult> => {
+/** `--source` runs the TypeScript through tsx instead of the tsc build (debugging only). */
+const fromSource = argv.includes("--source")
+
+/** The command for a family: compiled JS on plain node, or the .ts file through tsx. */
+const command = (family: Family, buildDir: string | undefined): Array<string> =>
+  buildDir === undefined
+    ? ["--expose-gc", "--import", "tsx", `${benchDir}${family.script}.ts`, ...(family.args ?? [])]
+    : ["--expose-gc", `${buildDir}/bench/${family.script}.js`, ...(family.args ?? [])]
+
+/** Runs one family in its own process, returning its result file or throwing on failure. */
+const runFamily = (family: Family, buildDir: string | undefined): Promise<FamilyResult> => {
   const out = `${tmpDir}${family.name}.json`
   rmSync(out, { force: true })
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      "--expose-gc",
-      "--import",
-      "tsx",
-      `${benchDir}${family.script}`,
-      ...(family.args ?? [])
-    ], {
+    const child = spawn(process.execPath, command(family, buildDir), {
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, BENCH_MODE: mode, BENCH_OUT: out }
     })
@@ -89,11 +94,12 @@ const measure = async (): Promise<Saved> => {
   mkdirSync(tmpDir, { recursive: true })
   const families: Array<FamilyResult> = []
   const failures: Array<string> = []
+  const buildDir = fromSource ? undefined : build(`${benchDir}..`, (line) => process.stderr.write(`${line}\n`))
   for (const family of FAMILIES.filter((f) => only === undefined || only.includes(f.name))) {
     process.stderr.write(`== ${family.name} (${mode})\n`)
     const t0 = performance.now()
     try {
-      families.push(await runFamily(family))
+      families.push(await runFamily(family, buildDir))
     } catch (e) {
       failures.push(`${family.name}: ${String(e)}`)
       process.stderr.write(`!! ${family.name} failed: ${String(e)}\n`)

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { counts, log, mode, writeResult } from "../lib/child.js"
+import { isCompiled, sibling } from "../lib/paths.js"
 import type { Group } from "../lib/protocol.js"
 import { STREAMS } from "./streams.js"
 
@@ -15,7 +16,9 @@ const sizes = mode === "quick"
   : [{ label: "100k", n: 100_000 }, { label: "1M", n: 1_000_000 }]
 const warmN = mode === "quick" ? 2_000 : 50_000
 const names = Object.keys(STREAMS)
-const sampleScript = fileURLToPath(new URL("sample.ts", import.meta.url))
+const sampleScript = fileURLToPath(sibling("sample.ts", import.meta.url))
+/** Compiled samples run on plain node; from source they need tsx. */
+const loader = isCompiled(import.meta.url) ? [] : ["--import", "tsx"]
 const out = `${process.env.BENCH_OUT}.sample.json`
 
 interface Sample {
@@ -29,8 +32,7 @@ const sampleOnce = (name: string, n: number): Promise<Sample> => {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
       "--expose-gc",
-      "--import",
-      "tsx",
+      ...loader,
       sampleScript,
       name,
       String(n),

@@ -10,17 +10,21 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { Worker as NodeThread } from "node:worker_threads"
+import { isCompiled } from "../lib/paths.js"
 import { Echo, Fib, type Request } from "./protocol.js"
 import type { ThreadAlt } from "./types.js"
 import { THREADS, workerUrl } from "./types.js"
 
 export const platformPool = async (): Promise<ThreadAlt> => {
   const scope = Effect.runSync(Scope.make())
-  const entry = workerUrl("ts-entry.mjs")
-  const worker = workerUrl("platform-worker.ts").href
+  // Compiled, the worker is plain JS; from source it needs the tsx entry (see ts-entry.mjs).
+  const worker = workerUrl("platform-worker.ts")
+  const spawn = isCompiled(worker.href)
+    ? () => new NodeThread(worker)
+    : () => new NodeThread(workerUrl("ts-entry.mjs"), { workerData: { entry: worker.href } })
   const pool = await Effect.runPromise(
     Worker.makePoolSerialized<Request>({ size: THREADS }).pipe(
-      Effect.provide(NodeWorker.layer(() => new NodeThread(entry, { workerData: { entry: worker } }))),
+      Effect.provide(NodeWorker.layer(spawn)),
       Scope.extend(scope)
     )
   )

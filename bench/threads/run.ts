@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url"
 import { counts, expectEqual, log, mode, writeResult } from "../lib/child.js"
 import type { Alternative } from "../lib/interleave.js"
 import { interleave } from "../lib/interleave.js"
+import { sibling } from "../lib/paths.js"
 import type { Group } from "../lib/protocol.js"
 import { piscina, raw, tinypool } from "./anchors.js"
 import { platformPool } from "./platform.js"
@@ -21,7 +22,7 @@ const skipped: Array<{ name: string; reason: string }> = []
 
 /** The supervisor's Threads variant, skipped with the reason if the module is missing or fails. */
 const supervisorThreads = async (): Promise<Array<ThreadAlt>> => {
-  const threadsModule = fileURLToPath(new URL("../../src/Threads.ts", import.meta.url))
+  const threadsModule = fileURLToPath(sibling("../../src/Threads.ts", import.meta.url))
   if (!existsSync(threadsModule)) {
     skipped.push({ name: "supervisor Threads", reason: "src/Threads.ts is not in this build" })
     return []

@@ -11,4 +11,7 @@ export interface ThreadAlt {
 
 export const THREADS = 2
 
-export const workerUrl = (file: string): URL => new URL(file, import.meta.url)
+import { sibling } from "../lib/paths.js"
+
+/** A file next to this one; "x.ts" names the compiled "x.js" when running compiled. */
+export const workerUrl = (file: string): URL => sibling(file, import.meta.url)
