@@ -141,6 +141,19 @@ describe("Supervisor: backpressure", () => {
       expect(yield* Ref.get(started)).toEqual([1, 2, 3, 4])
     })))
 
+  it.effect("submitAll that exactly fills the queue returns without waiting", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Ref.make<Array<number>>([])
+      const sup = yield* Supervisor.make({ workers: 1, capacity: 2, handler: blocked(gate, started) })
+      yield* sup.submit(1)
+      yield* settle
+      yield* sup.submitAll([2, 3])
+      expect(yield* sup.stats).toMatchObject({ queued: 2, running: 1 })
+      yield* Deferred.succeed(gate, void 0)
+      expect((yield* sup.shutdown).stats.succeeded).toBe(3)
+    })))
+
   it.effect("\"dropping\": a task pushed out by a full queue ends Dropped and is pending; offer returns false", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()

@@ -619,16 +619,17 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   submitAll(tasks: Iterable<T>): Effect.Effect<void, SupervisorClosed> {
     return Effect.suspend(() => {
       const iterator = tasks[Symbol.iterator]()
+      let next = iterator.next()
       const loop: Effect.Effect<void, SupervisorClosed> = Effect.suspend(() => {
         if (this.phase !== Phase.Open) return Effect.fail(new SupervisorClosed())
-        while (true) {
+        while (next.done !== true) {
           if (!this.queue.hasRoom && this.config.strategy === "suspend") {
             return Effect.zipRight(this.queue.awaitSpace, loop)
           }
-          const next = iterator.next()
-          if (next.done === true) return Effect.void
           this.tryAdmit(this.entry(next.value), true)
+          next = iterator.next()
         }
+        return Effect.void
       })
       return loop
     })
