@@ -67,7 +67,7 @@ describe("per-key concurrency and fairness", () => {
         workers: 1,
         capacity: 3,
         key: (job: Job) => job.key,
-        handler: () => Deferred.await(gate)
+        handler: (_: Job) => Deferred.await(gate)
       })
       yield* sup.submit({ key: "a", n: 0 })
       yield* settle
