@@ -1,11 +1,11 @@
 // Effect ecosystem setup: typescript-eslint for correctness, @effect/eslint-plugin's dprint rule
 // for formatting (the same settings the Effect monorepo uses).
-import js from "@eslint/js"
 import effect from "@effect/eslint-plugin"
+import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "**/*.mjs"] },
+  { ignores: ["dist/**", "node_modules/**", "bench/results/**", ".scratch/**", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...effect.configs.dprint,
