@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import * as Transferable from "@effect/platform/Transferable"
 import { WorkerError } from "@effect/platform/WorkerError"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -15,6 +14,8 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { WorkerCrashed } from "../../Errors.js"
+import type { Encoded } from "./codec.js"
+import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
 import type { Reply, SpawnOptions, Thread } from "./thread.js"
 import { post, spawn, terminate } from "./thread.js"
@@ -30,44 +31,15 @@ export interface Client<A extends Schema.TaggedRequest.All> {
   readonly threadId: Effect.Effect<number, WorkerCrashed>
 }
 
-/** Encodes requests with the union Schema, collecting the transferables it marks. */
-const encoder = <A>(schema: Schema.Schema<A, unknown>) => {
-  const encode = Schema.encode(schema)
-  return (request: A) =>
-    Effect.suspend(() => {
-      const collector = Transferable.unsafeMakeCollector()
-      return encode(request).pipe(
-        Effect.provideService(Transferable.Collector, collector),
-        Effect.map((payload) => [payload, collector.unsafeRead()] as const)
-      )
-    })
-}
-
-const decodeReply = (
-  request: Schema.TaggedRequest.All,
-  reply: Reply | WorkerCrashed
-): Effect.Effect<any, any> => {
-  if (reply instanceof WorkerCrashed) return Effect.fail(reply)
-  switch (reply[1]) {
-    case 0:
-      return Schema.deserializeSuccess(request as any, reply[2][0])
-    case 2:
-      return Effect.flatMap(Schema.deserializeFailure(request as any, reply[2]), Effect.fail)
-    case 3: {
-      const cause = Effect.try(() => WorkerError.decodeCause(reply[2] as any))
-      return Effect.flatMap(
-        Effect.orDie(cause),
-        (cause) =>
-          Cause.isInterruptedOnly(cause)
-            // the thread interrupted the request on its own: it is shutting down
-            ? Effect.fail(new WorkerCrashed({ cause: new Error("the thread interrupted the request") }))
-            : Effect.die(Cause.squash(cause))
-      )
-    }
-    case 1:
-      return Effect.dieMessage("the thread ended the request without a value")
-  }
-}
+const decodeCause = (encoded: unknown): Effect.Effect<never, WorkerCrashed> =>
+  Effect.flatMap(
+    Effect.orDie(Effect.try(() => WorkerError.decodeCause(encoded as any))),
+    (cause) =>
+      Cause.isInterruptedOnly(cause)
+        // the thread interrupted the request on its own: it is shutting down
+        ? Effect.fail(new WorkerCrashed({ cause: new Error("the thread interrupted the request") }))
+        : Effect.die(Cause.squash(cause))
+  )
 
 /**
  * Creates the client: spawns its first thread in the current scope (so a thread that cannot
@@ -80,22 +52,35 @@ export const make = <A extends Schema.TaggedRequest.All>(
   options: SpawnOptions
 ): Effect.Effect<Client<A>, ThreadStartFailed, Scope.Scope> =>
   Effect.gen(function*() {
-    const encode = encoder(schema)
     const scope = yield* Effect.scope
+    const encode = encoder(Schema.encode(schema))
+    const decoders = byTag((request) => ({
+      success: Schema.decodeUnknown(Schema.successSchema(request as any) as Schema.Schema<unknown>),
+      failure: Schema.decodeUnknown(Schema.failureSchema(request as any) as Schema.Schema<unknown>)
+    }))
     const graceMillis = Duration.toMillis(options.grace)
-    // the thread calls go to; replaced by a new one after a thread is terminated for not
-    // answering an interrupt within grace
+    // The thread calls go to. `ready` is set while it is up; `current` completes with it, and
+    // is replaced by a new Deferred when a thread is terminated for not answering an interrupt
+    // within grace (calls in between wait for the replacement).
+    let ready: Thread | undefined = yield* spawn(options, scope)
     let current = yield* Deferred.make<Thread, ThreadStartFailed>()
-    yield* Deferred.succeed(current, yield* spawn(options, scope))
+    yield* Deferred.succeed(current, ready)
 
     const replace = (thread: Thread, cause: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
         const next = Deferred.unsafeMake<Thread, ThreadStartFailed>(FiberId.none)
         current = next
+        ready = undefined
+        const respawn = spawn(options, scope).pipe(
+          Effect.tap((thread) => {
+            if (current === next) ready = thread
+          }),
+          Effect.intoDeferred(next)
+        )
         return terminate(thread, cause).pipe(
           // interruptible: this runs in an interrupted caller's (uninterruptible) canceler, and
           // closing the scope must be able to stop a start-up in progress
-          Effect.zipRight(Effect.forkIn(Effect.interruptible(Effect.intoDeferred(spawn(options, scope), next)), scope))
+          Effect.zipRight(Effect.forkIn(Effect.interruptible(respawn), scope))
         )
       })
 
@@ -118,16 +103,25 @@ export const make = <A extends Schema.TaggedRequest.All>(
         post(thread, [0, [id, 1]])
       })
 
-    const call = (
-      thread: Thread,
-      request: Schema.TaggedRequest.All,
-      payload: unknown,
-      transfers: ReadonlyArray<unknown>
-    ) =>
-      Effect.async<Reply | WorkerCrashed>((resume) => {
-        if (thread.crashed !== undefined) return resume(Effect.succeed(thread.crashed))
+    const decode = (request: Schema.TaggedRequest.All, reply: Reply | WorkerCrashed): Effect.Effect<any, any> => {
+      if (reply instanceof WorkerCrashed) return Effect.fail(reply)
+      switch (reply[1]) {
+        case 0:
+          return decoders(request).success(reply[2][0])
+        case 2:
+          return Effect.flatMap(decoders(request).failure(reply[2]), Effect.fail)
+        case 3:
+          return decodeCause(reply[2])
+        case 1:
+          return Effect.dieMessage("the thread ended the request without a value")
+      }
+    }
+
+    const call = (thread: Thread, request: Schema.TaggedRequest.All, [payload, transfers]: Encoded) =>
+      Effect.async<any, any>((resume) => {
+        if (thread.crashed !== undefined) return resume(Effect.fail(thread.crashed))
         const id = thread.nextId++
-        thread.pending.set(id, (reply) => resume(Effect.succeed(reply)))
+        thread.pending.set(id, (reply) => resume(decode(request, reply)))
         try {
           post(thread, [0, [id, 0, payload, undefined]], transfers)
         } catch (cause) {
@@ -135,18 +129,19 @@ export const make = <A extends Schema.TaggedRequest.All>(
           return resume(Effect.die(cause))
         }
         return cancel(thread, id)
-      }).pipe(Effect.flatMap((reply) => decodeReply(request, reply)))
+      })
 
     const currentThread = Effect.suspend(() => Deferred.await(current)).pipe(
       Effect.mapError((cause) => new WorkerCrashed({ cause }))
     )
 
+    const send = (request: Schema.TaggedRequest.All, encoded: Encoded) =>
+      ready !== undefined
+        ? call(ready, request, encoded)
+        : Effect.flatMap(currentThread, (thread) => call(thread, request, encoded))
+
     const client: Client<A> = {
-      execute: (request) =>
-        Effect.flatMap(
-          encode(request),
-          ([payload, transfers]) => Effect.flatMap(currentThread, (thread) => call(thread, request, payload, transfers))
-        ),
+      execute: (request) => Effect.suspend(() => andThen(encode(request), (encoded) => send(request, encoded))),
       threadId: Effect.map(currentThread, (thread) => thread.threadId)
     }
     return client

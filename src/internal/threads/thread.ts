@@ -1,15 +1,12 @@
 /**
- * One live `worker_threads.Worker` speaking @effect/platform's worker protocol: spawned through
- * @effect/platform-node's `NodeWorker` platform (ready handshake, exit / error detection), with
- * a request map of our own so that a crash, an interruption or a stop is handled here and never
- * by the platform's pool (which respawns forever and waits a fixed 5 s on a spinning thread).
+ * One live `worker_threads.Worker` speaking @effect/platform's worker protocol (the thread
+ * runs `WorkerRunner` on `NodeWorkerRunner`). The main side is ours, on the Worker itself:
+ * ready handshake, a request map, exit / error detection, so that a crash, an interruption or
+ * a stop is handled here and never by the platform's pool (which respawns forever and waits a
+ * fixed 5 s on a spinning thread) — and a reply costs no fiber.
  *
  * @internal
  */
-import * as NodeWorker from "@effect/platform-node/NodeWorker"
-import * as Worker from "@effect/platform/Worker"
-import { WorkerError } from "@effect/platform/WorkerError"
-import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -137,9 +134,6 @@ const stop = (thread: Thread, grace: Duration.Duration): Effect.Effect<void> =>
     )
   })
 
-const describeExit = (threadId: number, code: number | undefined, fallback: unknown): unknown =>
-  code === undefined ? fallback : new Error(`worker thread ${threadId} exited with code ${code}`)
-
 /**
  * Spawns one thread in a child scope of `parent` and waits until it is ready. Fails with
  * `ThreadStartFailed` (never hangs) when the file cannot load, the thread-side program fails,
@@ -163,18 +157,10 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         try: () => newWorker(options),
         catch: (cause) => new ThreadStartFailed({ file, cause })
       }).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
-      let exitCode: number | undefined
+      const ready = yield* Deferred.make<void, ThreadStartFailed>()
       let error: unknown
       let fatal: string | undefined
-      const exited = new Promise<void>((resolve) =>
-        worker.once("exit", (code) => {
-          exitCode = code
-          resolve()
-        })
-      )
-      worker.once("error", (cause) => {
-        error = cause
-      })
+      let resolveExited!: () => void
       const thread: Thread = {
         worker,
         threadId: worker.threadId,
@@ -182,14 +168,10 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         nextId: 0,
         ready: false,
         crashed: undefined,
-        exited,
+        exited: new Promise<void>((resolve) => resolveExited = resolve),
         scope
       }
-      const ready = yield* Deferred.make<void, ThreadStartFailed>()
-      const causeOf = (failure: unknown) =>
-        fatal !== undefined ? new Error(fatal) : error ?? describeExit(thread.threadId, exitCode, failure)
-
-      const onMessage = (message: FromThread): void => {
+      worker.on("message", (message: FromThread) => {
         switch (message[0]) {
           case 0:
             thread.ready = true
@@ -207,28 +189,22 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
           case 2:
             fatal = message[1]
         }
-      }
-
-      const platform = yield* Effect.provide(Worker.PlatformWorker, NodeWorker.layerWorker)
-      const backing = yield* platform.spawn<never, FromThread>(thread.threadId).pipe(
-        Effect.provideService(Worker.Spawner, () => worker),
-        Effect.orDie
-      )
-      // The platform's run loop ends only when the thread is gone (exit, error, bad message):
-      // then the thread crashed, or never started.
-      yield* backing.run((message) => Effect.sync(() => onMessage(message as FromThread))).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            const failure = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-            const cause = causeOf(failure instanceof WorkerError ? failure.cause : failure)
-            Deferred.unsafeDone(ready, Exit.fail(new ThreadStartFailed({ file, cause })))
-            markCrashed(thread, cause)
-          })
-        ),
-        Effect.forkIn(scope)
-      )
-      // Added after the run fiber, so it runs before the platform's own finalizer (which would
-      // wait 5 s for a spinning thread): stop within grace, terminate past it.
+      })
+      // an uncaught error ends the thread: "exit" follows and reports it
+      worker.once("error", (cause) => error = cause)
+      // a message that cannot be deserialized leaves the protocol broken: end the thread
+      worker.once("messageerror", (cause) => {
+        error = cause
+        worker.terminate()
+      })
+      worker.once("exit", (code) => {
+        const cause = fatal !== undefined
+          ? new Error(fatal)
+          : error ?? new Error(`worker thread ${thread.threadId} exited with code ${code}`)
+        Deferred.unsafeDone(ready, Exit.fail(new ThreadStartFailed({ file, cause })))
+        markCrashed(thread, cause)
+        resolveExited()
+      })
       yield* Scope.addFinalizer(scope, stop(thread, options.grace))
 
       yield* restore(Deferred.await(ready)).pipe(
