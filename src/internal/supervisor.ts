@@ -609,11 +609,14 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   }
 
   admit(entry: Entry<T>): Effect.Effect<void, SupervisorClosed> {
-    return Effect.suspend(() => {
-      if (this.phase !== Phase.Open) return Effect.fail(new SupervisorClosed())
-      if (this.tryAdmit(entry, true)) return Effect.void
-      return Effect.zipRight(this.queue.awaitSpace, this.admit(entry))
-    })
+    return Effect.suspend(() => this.admitNow(entry))
+  }
+
+  /** Admits at once when it can (the common case: no extra suspension), else waits for room. */
+  admitNow(entry: Entry<T>): Effect.Effect<void, SupervisorClosed> {
+    if (this.phase !== Phase.Open) return Effect.fail(new SupervisorClosed())
+    if (this.tryAdmit(entry, true)) return Effect.void
+    return Effect.zipRight(this.queue.awaitSpace, this.admit(entry))
   }
 
   submitAll(tasks: Iterable<T>): Effect.Effect<void, SupervisorClosed> {
@@ -661,7 +664,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
           this.cancelQueued(entry)
         })
       })
-      return Effect.zipRight(this.admit(entry), awaitOutcome)
+      const admitted = this.admitNow(entry)
+      return admitted === Effect.void ? awaitOutcome : Effect.zipRight(admitted, awaitOutcome)
     })
   }
 
