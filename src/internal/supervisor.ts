@@ -506,13 +506,22 @@ class SupervisorImpl<T, A, E, R, S, Res> {
           : slot.retiring
           ? Stop.Retired
           : undefined
-        this.queue.pushFront(chunk.slice(slot.index).filter((entry) => entry.state === QUEUED))
+        const unstarted: Array<Entry<T>> = []
+        for (let i = slot.index; i < chunk.length; i++) {
+          const entry = chunk[i]!
+          if (entry.state === QUEUED) unstarted.push(entry)
+          else this.queue.finished(entry) // cancelled after it was claimed
+        }
+        this.queue.pushFront(unstarted)
         slot.chunk = undefined
         return Effect.as(this.commit(slot), stop)
       }
       while (slot.index < chunk.length) {
         const entry = chunk[slot.index++]!
-        if (entry.state !== QUEUED) continue // cancelled while waiting
+        if (entry.state !== QUEUED) {
+          this.queue.finished(entry) // cancelled after it was claimed
+          continue
+        }
         entry.state = RUNNING
         this.queue.release()
         this.running++
@@ -710,8 +719,11 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         return Effect.asVoid(Effect.replicateEffect(this.spawnWorker(), workers - current))
       }
       // retire idle workers first; busy ones stop after their current task
-      const idleFirst = [...this.slots].sort((a, b) => Number(a.chunk === undefined) - Number(b.chunk === undefined))
-      for (const slot of idleFirst.slice(workers - current)) {
+      const idleFirst = [
+        ...this.slots.filter((slot) => slot.chunk === undefined),
+        ...this.slots.filter((slot) => slot.chunk !== undefined)
+      ]
+      for (const slot of idleFirst.slice(0, current - workers)) {
         slot.retiring = true
         this.slots.splice(this.slots.indexOf(slot), 1)
         this.queue.wake(slot.taker)
@@ -769,13 +781,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       if (this.phase === Phase.Stopped) return Effect.void
       this.phase = Phase.Draining
       this.queue.close()
-      return Effect.zipRight(
-        Fiber.interruptAll(this.fibers),
-        Effect.suspend(() => {
-          for (const entry of this.queue.drain()) this.record(entry, Outcome.interrupted(entry.task), undefined, true)
-          return this.finish
-        })
-      )
+      return Effect.zipRight(Fiber.interruptAll(this.fibers), this.finish)
     }))
   }
 
@@ -787,6 +793,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return Effect.suspend(() => {
       if (this.phase === Phase.Stopped) return Effect.void
       this.phase = Phase.Stopped
+      // nothing may stay queued without an outcome once the supervisor has stopped
+      for (const entry of this.queue.drain()) this.record(entry, Outcome.interrupted(entry.task), undefined, true)
       this.syncMetrics()
       this.idle.unsafeOpen()
       return Effect.flatMap(this.summary, (summary) =>
