@@ -3,6 +3,7 @@ import type { Machine } from "./machine.js"
 import type { FamilyResult, Group } from "./protocol.js"
 import { fmtRatio, ratio } from "./ratios.js"
 import { summarize } from "./stats.js"
+import { summaryTables } from "./summary.js"
 import type { Verdict } from "./targets.js"
 
 const fmt = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : "—"
@@ -78,6 +79,9 @@ export const markdown = (
     "| --- | --- | --- |",
     ...verdicts.map(verdictLine),
     "",
+    "## Summary",
+    "",
+    ...summaryTables(families),
     ...families.flatMap((f) => f.groups.flatMap(groupSection)),
     ...(families.some((f) => f.skipped.length > 0) || failures.length > 0
       ? [
