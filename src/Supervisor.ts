@@ -58,11 +58,11 @@ export interface Options<T, A, E = never, R = never, S = void, Res = void> {
   /** a span `<name>.task` per task; default: on when `name` is given */
   readonly spans?: boolean | undefined
   /** the task's key (a tenant, a host): keys are served round-robin */
-  readonly key?: ((task: NoInfer<T>) => string) | undefined
+  readonly key?: ((task: T) => string) | undefined
   /** at most this many tasks of one key run at once (needs `key`); default unlimited */
   readonly perKey?: number | undefined
   /** higher first; equal priorities keep submission order (within a key when `key` is set) */
-  readonly priority?: ((task: NoInfer<T>) => number) | undefined
+  readonly priority?: ((task: T) => number) | undefined
 }
 
 /**
