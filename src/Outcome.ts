@@ -88,7 +88,11 @@ export interface Dropped<out T> {
  */
 export type Outcome<T, A, E> = Success<T, A> | Failure<T, E> | Defect<T> | Interrupted<T> | Dropped<T>
 
-/** @since 0.1.0 */
+/**
+ * Builds a `Success` outcome (the supervisor builds these; useful in tests and custom sinks).
+ *
+ * @since 0.1.0
+ */
 export const success = <T, A>(task: T, value: A, attempts = 1): Success<T, A> => ({
   _tag: "Success",
   task,
@@ -96,7 +100,11 @@ export const success = <T, A>(task: T, value: A, attempts = 1): Success<T, A> =>
   attempts
 })
 
-/** @since 0.1.0 */
+/**
+ * Builds a `Failure` outcome.
+ *
+ * @since 0.1.0
+ */
 export const failure = <T, E>(task: T, error: E | TaskTimeout | WorkerCrashed, attempts = 1): Failure<T, E> => ({
   _tag: "Failure",
   task,
@@ -104,7 +112,11 @@ export const failure = <T, E>(task: T, error: E | TaskTimeout | WorkerCrashed, a
   attempts
 })
 
-/** @since 0.1.0 */
+/**
+ * Builds a `Defect` outcome from the defect and its full `Cause`.
+ *
+ * @since 0.1.0
+ */
 export const defect = <T>(task: T, defect: unknown, cause: Cause.Cause<unknown>): Defect<T> => ({
   _tag: "Defect",
   task,
@@ -112,25 +124,53 @@ export const defect = <T>(task: T, defect: unknown, cause: Cause.Cause<unknown>)
   cause
 })
 
-/** @since 0.1.0 */
+/**
+ * Builds an `Interrupted` outcome.
+ *
+ * @since 0.1.0
+ */
 export const interrupted = <T>(task: T): Interrupted<T> => ({ _tag: "Interrupted", task })
 
-/** @since 0.1.0 */
+/**
+ * Builds a `Dropped` outcome.
+ *
+ * @since 0.1.0
+ */
 export const dropped = <T>(task: T): Dropped<T> => ({ _tag: "Dropped", task })
 
-/** @since 0.1.0 */
+/**
+ * Narrows an outcome to `Success` (e.g. `summary.failures.filter(Outcome.isFailure)`).
+ *
+ * @since 0.1.0
+ */
 export const isSuccess = <T, A, E>(self: Outcome<T, A, E>): self is Success<T, A> => self._tag === "Success"
 
-/** @since 0.1.0 */
+/**
+ * Narrows an outcome to `Failure`.
+ *
+ * @since 0.1.0
+ */
 export const isFailure = <T, A, E>(self: Outcome<T, A, E>): self is Failure<T, E> => self._tag === "Failure"
 
-/** @since 0.1.0 */
+/**
+ * Narrows an outcome to `Defect`.
+ *
+ * @since 0.1.0
+ */
 export const isDefect = <T, A, E>(self: Outcome<T, A, E>): self is Defect<T> => self._tag === "Defect"
 
-/** @since 0.1.0 */
+/**
+ * Narrows an outcome to `Interrupted`.
+ *
+ * @since 0.1.0
+ */
 export const isInterrupted = <T, A, E>(self: Outcome<T, A, E>): self is Interrupted<T> => self._tag === "Interrupted"
 
-/** @since 0.1.0 */
+/**
+ * Narrows an outcome to `Dropped`.
+ *
+ * @since 0.1.0
+ */
 export const isDropped = <T, A, E>(self: Outcome<T, A, E>): self is Dropped<T> => self._tag === "Dropped"
 
 /**
