@@ -111,11 +111,12 @@ const program = Effect.gen(function*() {
       return failed
     })
 
+  const hashing = Date.now()
   const progress = Effect.gen(function*() {
     const state = yield* supervisor.state
     const stats = yield* supervisor.stats
     const done = stats.succeeded + stats.failed + stats.defects
-    const elapsed = (Date.now() - started) / 1000
+    const elapsed = (Date.now() - hashing) / 1000
     const rate = state.bytes / Math.max(elapsed, 0.001)
     const eta = rate > 0 ? (totalBytes - state.bytes) / rate : 0
     const width = 30

@@ -1,7 +1,7 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
+import { Cause, Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
 import { Errors, Restart, Supervisor, Threads } from "effect-supervisor"
 import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -9,7 +9,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Boom, Echo, Exit as ExitRequest, Fail, Info, Request, Spin, Sum, Wait } from "./fixtures/threads/requests.js"
+import {
+  Boom,
+  Die,
+  Echo,
+  Exit as ExitRequest,
+  Fail,
+  Info,
+  Request,
+  Spin,
+  Sum,
+  Wait
+} from "./fixtures/threads/requests.js"
 
 const grace = 300
 const spec: Threads.Spec<Request> = {
@@ -45,6 +56,11 @@ describe("Threads: one thread", () => {
       const failure = yield* Effect.flip(thread.execute(new Fail({ reason: "nope" })))
       expect(failure).toBeInstanceOf(Boom)
       expect(failure).toEqual(new Boom({ reason: "nope" }))
+
+      // a defect in the handler is a defect here; the thread carries on
+      const died = yield* Effect.exit(thread.execute(new Die({ message: "kaput" })))
+      expect(Exit.isFailure(died) && Cause.isDie(died.cause)).toBe(true)
+      expect(Exit.isFailure(died) && String(Cause.squash(died.cause))).toContain("kaput")
 
       // a payload that does not fit its Schema is rejected before it is sent
       const parseError = yield* Effect.flip(thread.execute(new Echo({ n: "x" as unknown as number }, true)))

@@ -9,10 +9,11 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { WorkerCrashed } from "../../Errors.js"
 import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
@@ -78,6 +79,7 @@ export const make = <A extends Schema.TaggedRequest.All>(
           Effect.intoDeferred(next)
         )
         return terminate(thread, cause).pipe(
+          Effect.zipRight(Scope.close(thread.scope, Exit.void)),
           // interruptible: this runs in an interrupted caller's (uninterruptible) canceler, and
           // closing the scope must be able to stop a start-up in progress
           Effect.zipRight(Effect.forkIn(Effect.interruptible(respawn), scope))

@@ -63,8 +63,13 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     yield* Effect.addFinalizer(() => Fiber.interruptAll(fibers.values()))
 
     const reply = (id: number, request: A | undefined, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+      // a reply that cannot be posted (not cloneable) must still settle the request
       const send = (response: Worker.Worker.Response<unknown>, transfers?: ReadonlyArray<unknown>) =>
-        backing.send(0, response, transfers)
+        backing.send(0, response, transfers).pipe(
+          Effect.catchAllDefect((cause) =>
+            backing.send(0, [id, 3, encodeCause(Cause.fail(new WorkerError({ reason: "send", cause })))])
+          )
+        )
       const sendCause = (cause: Cause.Cause<WorkerError>) => send([id, 3, encodeCause(cause)])
       const encoded = (
         encoded: ReturnType<ReturnType<typeof encoders>["success"]>,

@@ -57,7 +57,7 @@ export interface Thread {
   crashed: WorkerCrashed | undefined
   /** resolves when the thread has exited */
   readonly exited: Promise<void>
-  /** closes the thread: asks it to stop, terminates it after `grace` */
+  /** closing it stops the thread (asks it to stop, terminates it after `grace`) */
   readonly scope: Scope.CloseableScope
 }
 
@@ -108,8 +108,13 @@ export const terminate = (thread: Thread, cause: unknown): Effect.Effect<void> =
  */
 const settlesWithin = (promise: Promise<unknown>, ms: number): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
-    const timer = setTimeout(() => resume(Effect.succeed(false)), ms)
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      resume(Effect.succeed(false))
+    }, ms)
     promise.then(() => {
+      if (settled) return
       clearTimeout(timer)
       resume(Effect.succeed(true))
     })
