@@ -80,20 +80,24 @@ describe("Threads: one thread", () => {
       expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 3, interrupted: 1 })
     })))
 
-  it.live("a thread that cannot start fails fast with ThreadStartFailed", () =>
+  it.live("a thread that cannot start fails fast with ThreadStartFailed; a supervisor escalates", () =>
     Effect.gen(function*() {
+      const failing = { ...spec, file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url) }
       const [failed, elapsed] = yield* timed(Effect.all([
-        Effect.flip(Effect.scoped(Threads.resource({
-          ...spec,
-          file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
-        }))),
-        Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" })))
+        Effect.flip(Effect.scoped(Threads.resource(failing))),
+        Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
+        Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
+          workers: 1,
+          ...Threads.offload(failing),
+          restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 1, within: "1 minute" })
+        }))
       ], { concurrency: "unbounded" }))
       expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
       expect(failed[0].message).toContain("the model file is missing")
       expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
       expect(failed[1].message).toContain("missing.js")
-      expect(elapsed).toBeLessThan(10_000)
+      expect(failed[2]).toBeInstanceOf(Errors.Escalated)
+      expect(elapsed).toBeLessThan(15_000)
     }))
 })
 
@@ -140,7 +144,10 @@ describe("Threads: under a supervisor", () => {
       const [error, elapsed] = yield* timed(Effect.flip(supervisor.execute(new Spin())))
       expect(error).toBeInstanceOf(Errors.TaskTimeout)
       expect(elapsed).toBeLessThan(timeout + grace + 500)
-      expect(yield* thread.threadId).not.toBe(before)
+      const after = yield* thread.threadId
+      expect(after).not.toBe(before)
+      // the new thread built its own per-thread state
+      expect(yield* thread.execute(new Info())).toEqual({ threadId: after, count: 1, interrupted: 0 })
       expect((yield* supervisor.stats).restarts).toBe(0) // replaced in place: nothing crashed
     })))
 
