@@ -19,6 +19,7 @@ import {
   Request,
   Spin,
   Sum,
+  Throw,
   Wait
 } from "./fixtures/threads/requests.js"
 
@@ -102,7 +103,7 @@ describe("Threads: one thread", () => {
 })
 
 describe("Threads: under a supervisor", () => {
-  it.live("process.exit(1) ends the task WorkerCrashed; the next task runs on a fresh thread", () =>
+  it.live("process.exit(1) or an uncaught throw ends the task WorkerCrashed; the next runs on a fresh thread", () =>
     Effect.scoped(Effect.gen(function*() {
       const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
       const before = yield* info(supervisor)
@@ -112,7 +113,13 @@ describe("Threads: under a supervisor", () => {
       const after = yield* info(supervisor)
       expect(after.threadId).not.toBe(before.threadId)
       expect(after.count).toBe(1) // per-thread state was rebuilt on the new thread
-      expect((yield* supervisor.stats).restarts).toBe(1)
+
+      // an uncaught throw on the thread: the same, with the error as the cause
+      const thrown = yield* Effect.flip(supervisor.execute(new Throw({ message: "uncaught!" })))
+      expect(thrown).toBeInstanceOf(Errors.WorkerCrashed)
+      expect(thrown.message).toContain("uncaught!")
+      expect((yield* info(supervisor)).threadId).not.toBe(after.threadId)
+      expect((yield* supervisor.stats).restarts).toBe(2)
     })))
 
   it.live("a crash loop escalates", () =>
