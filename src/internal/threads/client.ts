@@ -19,7 +19,7 @@ import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
 import type { Reply, SpawnOptions, Thread } from "./thread.js"
-import { post, spawn, terminate } from "./thread.js"
+import { markCrashed, post, spawn, terminate } from "./thread.js"
 
 /** @internal */
 export interface Client<A extends Schema.TaggedRequest.All> {
@@ -93,10 +93,14 @@ export const make = <A extends Schema.TaggedRequest.All>(
         if (!thread.pending.has(id)) return resume(Effect.void)
         const timer = setTimeout(() => {
           thread.pending.delete(id)
-          resume(replace(
-            thread,
-            new Error(`worker thread ${thread.threadId} did not stop within ${Duration.format(options.grace)}`)
-          ))
+          // another call may have had this thread replaced already
+          if (thread.crashed !== undefined) return resume(Effect.void)
+          const cause = new Error(
+            `worker thread ${thread.threadId} did not stop within ${Duration.format(options.grace)}`
+          )
+          // at once, so that other calls in flight on this thread fail now, and replace it once
+          markCrashed(thread, cause)
+          resume(replace(thread, cause))
         }, graceMillis)
         thread.pending.set(id, () => {
           clearTimeout(timer)
