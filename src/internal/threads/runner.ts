@@ -60,7 +60,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       failure: encoder(Schema.encode(Schema.failureSchema(request as any) as Schema.Schema<unknown>))
     }))
     const fibers = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
-    yield* Effect.addFinalizer(() => Fiber.interruptAll(fibers.values()))
+    yield* Effect.addFinalizer(() => Fiber.interruptAll(Array.from(fibers.values())))
 
     const reply = (id: number, request: A | undefined, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
       // a reply that cannot be posted (not cloneable) must still settle the request
