@@ -84,8 +84,9 @@ const program = Effect.gen(function*() {
   const started = Date.now()
   const { files, unreadable } = yield* walk(root)
   const totalBytes = files.reduce((sum, file) => sum + file.size, 0)
+  const workers = Math.max(1, Math.min(threads, files.length))
   const supervisor = yield* Supervisor.make({
-    workers: Math.max(1, Math.min(threads, files.length)),
+    workers,
     ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFile }),
     initial: { hashes: new Map(), bytes: 0 } as State,
     combine: (state: State, result, task) => {
@@ -106,7 +107,7 @@ const program = Effect.gen(function*() {
       const failed = stats.failed + stats.defects + unreadable.length
       yield* Console.error(
         `${interrupted ? "interrupted: " : ""}hashed ${state.hashes.size} of ${files.length} files ` +
-          `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${threads} threads, ${failed} failed`
+          `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${workers} threads, ${failed} failed`
       )
       return failed
     })
