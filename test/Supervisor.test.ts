@@ -119,6 +119,17 @@ describe("Supervisor: backpressure", () => {
   const blocked = (gate: Deferred.Deferred<void>, started: Ref.Ref<Array<number>>) => (n: number) =>
     Effect.zipRight(Ref.update(started, (s) => [...s, n]), Effect.as(Deferred.await(gate), n))
 
+  /** One worker, capacity 2, busy with task 1 until `gate` opens. */
+  const busyWithOne = (strategy: "dropping" | "sliding") =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Ref.make<Array<number>>([])
+      const sup = yield* Supervisor.make({ workers: 1, capacity: 2, strategy, handler: blocked(gate, started) })
+      yield* sup.submit(1)
+      yield* settle
+      return { gate, started, sup }
+    })
+
   it.effect("capacity 2, worker blocked: the 3rd waiting submit suspends until a slot frees", () =>
     Effect.scoped(Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
@@ -156,16 +167,7 @@ describe("Supervisor: backpressure", () => {
 
   it.effect("\"dropping\": a task pushed out by a full queue ends Dropped and is pending; offer returns false", () =>
     Effect.scoped(Effect.gen(function*() {
-      const gate = yield* Deferred.make<void>()
-      const started = yield* Ref.make<Array<number>>([])
-      const sup = yield* Supervisor.make({
-        workers: 1,
-        capacity: 2,
-        strategy: "dropping",
-        handler: blocked(gate, started)
-      })
-      yield* sup.submit(1)
-      yield* settle
+      const { gate, started, sup } = yield* busyWithOne("dropping")
       yield* sup.submitAll([2, 3, 4])
       expect(yield* sup.offer(5)).toBe(false)
       yield* Deferred.succeed(gate, void 0)
@@ -177,16 +179,7 @@ describe("Supervisor: backpressure", () => {
 
   it.effect("\"sliding\": the oldest waiting task ends Dropped, execute of it fails TaskDropped", () =>
     Effect.scoped(Effect.gen(function*() {
-      const gate = yield* Deferred.make<void>()
-      const started = yield* Ref.make<Array<number>>([])
-      const sup = yield* Supervisor.make({
-        workers: 1,
-        capacity: 2,
-        strategy: "sliding",
-        handler: blocked(gate, started)
-      })
-      yield* sup.submit(1)
-      yield* settle
+      const { gate, started, sup } = yield* busyWithOne("sliding")
       const oldest = yield* Effect.fork(Effect.either(sup.execute(2)))
       yield* settle
       yield* sup.submit(3)

@@ -11,10 +11,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { WorkerCrashed } from "../../Errors.js"
+import type { Thread as PublicThread } from "../../Threads.js"
 import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
@@ -22,15 +22,7 @@ import type { Reply, SpawnOptions, Thread } from "./thread.js"
 import { markCrashed, post, spawn, terminate } from "./thread.js"
 
 /** @internal */
-export interface Client<A extends Schema.TaggedRequest.All> {
-  readonly execute: <Req extends A>(
-    request: Req
-  ) => Effect.Effect<
-    Schema.WithResult.Success<Req>,
-    Schema.WithResult.Failure<Req> | ParseResult.ParseError | WorkerCrashed
-  >
-  readonly threadId: Effect.Effect<number, WorkerCrashed>
-}
+export type Client<A extends Schema.TaggedRequest.All> = PublicThread<A>
 
 const decodeCause = (encoded: unknown): Effect.Effect<never, WorkerCrashed> =>
   Effect.flatMap(
