@@ -206,7 +206,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     }
   }
 
-  runTask(slot: Slot, entry: Entry<T>, resource: Res): Effect.Effect<void, never, R> {
+  /** Runs one task, records its outcome, then goes on with `next` (no extra step per task). */
+  runTask<X>(slot: Slot, entry: Entry<T>, resource: Res, next: Effect.Effect<X, never, R>): Effect.Effect<X, never, R> {
     const startedAt = this.clock.unsafeCurrentTimeMillis()
     this.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, [])
     let effect = this.attempt(entry.task, resource, slot)
@@ -225,9 +226,15 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         return Fiber.join(fiber)
       })
     }
-    return Effect.matchCause(effect, {
-      onFailure: (cause) => this.onTaskFailure(slot, entry, cause, startedAt),
-      onSuccess: (value) => this.onTaskSuccess(slot, entry, value, startedAt)
+    return Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => {
+        this.onTaskFailure(slot, entry, cause, startedAt)
+        return next
+      },
+      onSuccess: (value) => {
+        this.onTaskSuccess(slot, entry, value, startedAt)
+        return next
+      }
     })
   }
 
@@ -525,7 +532,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         entry.state = RUNNING
         this.queue.release()
         this.running++
-        return Effect.zipRight(this.runTask(slot, entry, resource), step)
+        return this.runTask(slot, entry, resource, step)
       }
       slot.chunk = undefined
       return Effect.as(this.commit(slot), undefined)
