@@ -207,7 +207,12 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   }
 
   /** Runs one task, records its outcome, then goes on with `next` (no extra step per task). */
-  runTask<X>(slot: Slot, entry: Entry<T>, resource: Res, next: Effect.Effect<X, never, R>): Effect.Effect<X, never, R> {
+  runTask<X>(
+    slot: Slot,
+    entry: Entry<T>,
+    resource: Res,
+    next: () => Effect.Effect<X, never, R>
+  ): Effect.Effect<X, never, R> {
     const startedAt = this.clock.unsafeCurrentTimeMillis()
     this.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, [])
     let effect = this.attempt(entry.task, resource, slot)
@@ -229,11 +234,11 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return Effect.matchCauseEffect(effect, {
       onFailure: (cause) => {
         this.onTaskFailure(slot, entry, cause, startedAt)
-        return next
+        return next()
       },
       onSuccess: (value) => {
         this.onTaskSuccess(slot, entry, value, startedAt)
-        return next
+        return next()
       }
     })
   }
@@ -503,7 +508,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   /** Runs a claimed chunk task by task; `undefined` to go on serving. */
   runChunk(slot: Slot, resource: Res): Effect.Effect<Stop | undefined, never, R> {
     const chunk = slot.chunk!
-    const step: Effect.Effect<Stop | undefined, never, R> = Effect.suspend(() => {
+    const step = (): Effect.Effect<Stop | undefined, never, R> => {
       if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.queue.paused) {
         // stop starting this chunk: its unstarted tasks go back to the queue
         const stop = slot.crash !== undefined
@@ -536,8 +541,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
       }
       slot.chunk = undefined
       return Effect.as(this.commit(slot), undefined)
-    })
-    return step
+    }
+    return Effect.suspend(step)
   }
 
   /** The worker was interrupted: settle what it held, commit what it recorded. */
