@@ -43,6 +43,8 @@ export interface Entry<T> {
   readonly seq: number
   cancellable: boolean
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** the fiber awaiting the outcome (`execute`): once it is gone, the task need not start */
+  caller: Fiber.RuntimeFiber<unknown, unknown> | undefined
 }
 
 /** @internal */
@@ -130,17 +132,25 @@ export abstract class TaskQueue<T> {
     })
   })
 
-  /** Suspends until an entry may be ready, the queue closed, or `wake` was called. */
+  /**
+   * Suspends until an entry may be ready, the queue closed, or `wake` was called.
+   *
+   * No canceler: on `Effect.async` one costs ~1–2 µs per wait (an `onInterrupt` wrapper), and
+   * a worker parks after nearly every task when tasks trickle in. A worker interrupted while
+   * parked calls {@link forget} from its own finalizer instead.
+   */
   awaitWork(taker: Taker): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
       taker.resume = () => resume(Effect.void)
       this.takers.push(taker)
-      return Effect.sync(() => {
-        taker.resume = undefined
-        const i = this.takers.indexOf(taker)
-        if (i >= 0) this.takers.splice(i, 1)
-      })
     })
+  }
+
+  /** A parked worker went away: never wake it. */
+  forget(taker: Taker): void {
+    taker.resume = undefined
+    const i = this.takers.indexOf(taker)
+    if (i >= 0) this.takers.splice(i, 1)
   }
 
   /** Wakes one particular idle worker (a restart or retirement); no-op when it is busy. */
