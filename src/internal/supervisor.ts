@@ -470,21 +470,26 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return share > max ? max : share < 1 ? 1 : share
   }
 
-  /** Serves tasks with one resource until the queue is closed and empty, or a restart. */
+  /**
+   * Serves tasks with one resource until the queue is closed and empty, or a restart.
+   *
+   * Written as plain functions that hand each other the next effect (continuation style)
+   * rather than `flatMap` chains: every run-loop op saved here is paid per task or per chunk.
+   */
   serve(slot: Slot, resource: Res): Effect.Effect<Stop, never, R> {
-    const loop: Effect.Effect<Stop, never, R> = Effect.suspend(() => {
+    const next = (): Effect.Effect<Stop, never, R> => {
       if (slot.restartRequested) return Effect.succeed(Stop.SiblingRestart)
       if (slot.retiring) return Effect.succeed(Stop.Retired)
       const chunk = this.queue.take(this.chunkSize()) ?? (this.queue.paused ? undefined : this.steal(slot))
       if (chunk === undefined) {
         if (this.queue.closed) return Effect.succeed(Stop.Done)
-        return Effect.zipRight(this.queue.awaitWork(slot.taker), loop)
+        return Effect.flatMap(this.queue.awaitWork(slot.taker), next)
       }
       slot.chunk = chunk
       slot.index = 0
-      return Effect.flatMap(this.runChunk(slot, resource), (stop) => stop === undefined ? loop : Effect.succeed(stop))
-    })
-    return loop
+      return this.runChunk(slot, resource, next)
+    }
+    return Effect.suspend(next)
   }
 
   /**
@@ -505,10 +510,11 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return victim.chunk!.splice(victim.index, Math.ceil(most / 2))
   }
 
-  /** Runs a claimed chunk task by task; `undefined` to go on serving. */
-  runChunk(slot: Slot, resource: Res): Effect.Effect<Stop | undefined, never, R> {
+  /** Runs a claimed chunk task by task, then goes on with `next` (or stops the incarnation). */
+  runChunk(slot: Slot, resource: Res, next: () => Effect.Effect<Stop, never, R>): Effect.Effect<Stop, never, R> {
     const chunk = slot.chunk!
-    const step = (): Effect.Effect<Stop | undefined, never, R> => {
+    let started = 0
+    const step = (): Effect.Effect<Stop, never, R> => {
       if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.queue.paused) {
         // stop starting this chunk: its unstarted tasks go back to the queue
         const stop = slot.crash !== undefined
@@ -526,7 +532,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         }
         this.queue.pushFront(unstarted)
         slot.chunk = undefined
-        return Effect.as(this.commit(slot), stop)
+        return Effect.flatMap(this.commit(slot), () => stop === undefined ? next() : Effect.succeed(stop))
       }
       while (slot.index < chunk.length) {
         const entry = chunk[slot.index++]!
@@ -538,12 +544,16 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         entry.state = RUNNING
         this.queue.release()
         this.running++
+        started++
         return this.runTask(slot, entry, resource, step)
       }
       slot.chunk = undefined
-      return Effect.as(this.commit(slot), undefined)
+      const committed = this.commit(slot)
+      // a chunk whose tasks were all cancelled ran nothing: suspend rather than recurse
+      if (committed === Effect.void) return started > 0 ? next() : Effect.suspend(next)
+      return Effect.flatMap(committed, next)
     }
-    return Effect.suspend(step)
+    return step()
   }
 
   /** The worker was interrupted: settle what it held, commit what it recorded. */
