@@ -120,7 +120,7 @@ describe("Supervisor: backpressure", () => {
     Effect.zipRight(Ref.update(started, (s) => [...s, n]), Effect.as(Deferred.await(gate), n))
 
   /** One worker, capacity 2, busy with task 1 until `gate` opens. */
-  const busyWithOne = (strategy: "dropping" | "sliding") =>
+  const busyWithOne = (strategy: "suspend" | "dropping" | "sliding") =>
     Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
       const started = yield* Ref.make<Array<number>>([])
@@ -132,11 +132,7 @@ describe("Supervisor: backpressure", () => {
 
   it.effect("capacity 2, worker blocked: the 3rd waiting submit suspends until a slot frees", () =>
     Effect.scoped(Effect.gen(function*() {
-      const gate = yield* Deferred.make<void>()
-      const started = yield* Ref.make<Array<number>>([])
-      const sup = yield* Supervisor.make({ workers: 1, capacity: 2, handler: blocked(gate, started) })
-      yield* sup.submit(1)
-      yield* settle
+      const { gate, started, sup } = yield* busyWithOne("suspend")
       expect(yield* Ref.get(started)).toEqual([1])
       yield* sup.submit(2)
       yield* sup.submit(3)
@@ -154,11 +150,7 @@ describe("Supervisor: backpressure", () => {
 
   it.effect("submitAll that exactly fills the queue returns without waiting", () =>
     Effect.scoped(Effect.gen(function*() {
-      const gate = yield* Deferred.make<void>()
-      const started = yield* Ref.make<Array<number>>([])
-      const sup = yield* Supervisor.make({ workers: 1, capacity: 2, handler: blocked(gate, started) })
-      yield* sup.submit(1)
-      yield* settle
+      const { gate, sup } = yield* busyWithOne("suspend")
       yield* sup.submitAll([2, 3])
       expect(yield* sup.stats).toMatchObject({ queued: 2, running: 1 })
       yield* Deferred.succeed(gate, void 0)
