@@ -115,6 +115,27 @@ describe("Supervisor: outcomes", () => {
     })))
 })
 
+describe("Supervisor: outcomes stream", () => {
+  it.effect("publishes Dropped and never-started Interrupted outcomes too", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        capacity: 1,
+        strategy: "dropping",
+        handler: (n: number) => Effect.as(Deferred.await(gate), n)
+      })
+      const collected = yield* Effect.fork(Stream.runCollect(sup.outcomes))
+      yield* settle
+      yield* sup.submit(1) // runs, blocks
+      yield* settle
+      yield* sup.submitAll([2, 3]) // 2 waits, 3 is dropped
+      yield* sup.shutdownNow // 1 interrupted while running, 2 interrupted before it started
+      const outcomes = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+      expect(outcomes.map((o) => `${o._tag}:${o.task}`).sort()).toEqual(["Dropped:3", "Interrupted:1", "Interrupted:2"])
+    })))
+})
+
 describe("Supervisor: backpressure", () => {
   const blocked = (gate: Deferred.Deferred<void>, started: Ref.Ref<Array<number>>) => (n: number) =>
     Effect.zipRight(Ref.update(started, (s) => [...s, n]), Effect.as(Deferred.await(gate), n))
