@@ -145,6 +145,13 @@ export interface Supervisor<T, A, E = never, S = void> {
    */
   readonly submitAll: (tasks: Iterable<T>) => Effect.Effect<void, SupervisorClosed>
   /**
+   * Hands over every task of a stream, chunk by chunk through `submitAll`, so a full queue
+   * backpressures the stream. Ends when the stream ends (the tasks may still be running:
+   * follow with `awaitIdle` or `shutdown`); fails with the stream's error or
+   * `SupervisorClosed`.
+   */
+  readonly submitStream: <E2, R2>(tasks: Stream.Stream<T, E2, R2>) => Effect.Effect<void, SupervisorClosed | E2, R2>
+  /**
    * Hands a task over without ever suspending: `false` when the queue is full (`"suspend"`,
    * `"dropping"`) — the task was not accepted, has no outcome and is not counted. With
    * `"sliding"` it always accepts (the oldest waiting task ends `Dropped`).

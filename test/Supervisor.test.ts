@@ -115,6 +115,28 @@ describe("Supervisor: outcomes", () => {
     })))
 })
 
+describe("Supervisor: a stream of tasks", () => {
+  it.effect("submitStream hands a stream over with backpressure; a failing stream fails it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        capacity: 4,
+        handler: (n: number) => Effect.as(Effect.sleep("10 millis"), n),
+        initial: 0,
+        combine: (sum: number, n: number) => sum + n
+      })
+      const fed = yield* Effect.fork(sup.submitStream(Stream.range(1, 100)))
+      yield* settle
+      expect((yield* sup.stats).queued).toBeLessThanOrEqual(4)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fed)
+      yield* sup.awaitIdle
+      expect(yield* sup.state).toBe(5050)
+      const failed = yield* Effect.flip(sup.submitStream(Stream.concat(Stream.make(1), Stream.fail("broken" as const))))
+      expect(failed).toBe("broken")
+    })))
+})
+
 describe("Supervisor: outcomes stream", () => {
   it.effect("publishes Dropped and never-started Interrupted outcomes too", () =>
     Effect.scoped(Effect.gen(function*() {

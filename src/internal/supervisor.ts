@@ -913,6 +913,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     return {
       submit: (task) => this.admit(this.entry(task)),
       submitAll: (tasks) => this.submitAll(tasks),
+      submitStream: (tasks) => Stream.runForEachChunk(tasks, (chunk) => this.submitAll(chunk)),
       offer: (task) => this.offer(task),
       execute: (task) => this.execute(task),
       submitWithHandle: (task) => this.submitWithHandle(task),
