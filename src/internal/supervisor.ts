@@ -146,7 +146,6 @@ class SupervisorImpl<T, A, E, R, S, Res> {
   readonly stopped = Deferred.unsafeMake<Supervisor.Summary<T, A, E, S>, Escalated>(FiberId.none)
   readonly attempt: (task: T, resource: Res, slot: Slot) => Effect.Effect<A, E | TaskTimeout, R>
   readonly resource: Effect.Effect<Res, unknown, R | Scope.Scope>
-  drainer: Fiber.RuntimeFiber<void> | undefined = undefined
 
   constructor(
     readonly options: Supervisor.Options<T, A, E, R, S, Res>,
@@ -807,12 +806,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         this.queue.resume()
         if (this.queue instanceof KeyedQueue) this.queue.resumeAllKeys()
         const drain = Effect.zipRight(Fiber.awaitAll(this.fibers), this.finish)
-        return Effect.zipRight(
-          Effect.tap(Effect.forkIn(drain, this.scope), (fiber) => {
-            this.drainer = fiber
-          }),
-          Deferred.await(this.stopped)
-        )
+        // forked into the supervisor's scope: the drain goes on if this caller is interrupted
+        return Effect.zipRight(Effect.forkIn(drain, this.scope), Deferred.await(this.stopped))
       }
       return Deferred.await(this.stopped)
     })
