@@ -2,8 +2,9 @@
  * The supervisor's metrics, tagged once with its name.
  *
  * Counters are not touched per task: the supervisor keeps plain counters and `sync` pushes
- * the difference since the last sync (once per chunk and on every `stats` read), so the
- * metrics always match `stats` after a chunk commits. Histograms take one sample per task.
+ * the difference since the last sync (every 256 outcomes, at idle, on every `stats` read and
+ * at stop), so the metrics match `stats` whenever anyone looks. Histograms take one sample
+ * per task.
  *
  * @internal
  */

@@ -3,7 +3,7 @@
  *
  * One JS thread runs every fiber, so the mutable counters and buffers below are only ever
  * touched between fiber yields; no locking is needed. The state `Ref` is updated once per
- * chunk of tasks, metrics are synced once per chunk.
+ * chunk of tasks; metrics are synced in batches (see `commit`).
  *
  * @internal
  */
