@@ -30,7 +30,7 @@ const spec: Threads.Spec<Request> = {
   grace: `${grace} millis`
 }
 
-/** Time taken by an effect, in milliseconds. */
+/** Wall-clock time taken by an effect, in ms: the subject is how fast a real thread stops. */
 const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const start = Date.now()

@@ -19,7 +19,7 @@ import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
 import type { Reply, SpawnOptions, Thread } from "./thread.js"
-import { markCrashed, post, spawn, terminate } from "./thread.js"
+import { markCrashed, post, settlesWithin, spawn, terminate } from "./thread.js"
 
 /** @internal */
 export type Client<A extends Schema.TaggedRequest.All> = PublicThread<A>
@@ -81,24 +81,23 @@ export const make = <A extends Schema.TaggedRequest.All>(
     // Runs when the caller is interrupted (a timeout, shutdown): interrupt the request inside
     // the thread; if no reply comes within grace, the thread is terminated and replaced.
     const cancel = (thread: Thread, id: number): Effect.Effect<void> =>
-      Effect.async<void>((resume) => {
-        if (!thread.pending.has(id)) return resume(Effect.void)
-        const timer = setTimeout(() => {
+      Effect.suspend(() => {
+        if (!thread.pending.has(id)) return Effect.void
+        // a reply, or the thread crashing (which settles every pending request), ends the wait
+        const answered = new Promise<void>((resolve) => thread.pending.set(id, () => resolve()))
+        post(thread, [0, [id, 1]])
+        return Effect.flatMap(settlesWithin(answered, graceMillis), (stopped) => {
+          if (stopped) return Effect.void
           thread.pending.delete(id)
           // another call may have had this thread replaced already
-          if (thread.crashed !== undefined) return resume(Effect.void)
+          if (thread.crashed !== undefined) return Effect.void
           const cause = new Error(
             `worker thread ${thread.threadId} did not stop within ${Duration.format(options.grace)}`
           )
           // at once, so that other calls in flight on this thread fail now, and replace it once
           markCrashed(thread, cause)
-          resume(replace(thread, cause))
-        }, graceMillis)
-        thread.pending.set(id, () => {
-          clearTimeout(timer)
-          resume(Effect.void)
+          return replace(thread, cause)
         })
-        post(thread, [0, [id, 1]])
       })
 
     const decode = (request: Schema.TaggedRequest.All, reply: Reply | WorkerCrashed): Effect.Effect<any, any> => {

@@ -105,8 +105,14 @@ export const terminate = (thread: Thread, cause: unknown): Effect.Effect<void> =
 /**
  * Waits up to `ms` for `promise`: true when it settled in time. Callback based, so it works the
  * same in an interrupted fiber's finalizer (uninterruptible) as anywhere else.
+ *
+ * Real time on purpose, not `Clock`: what it waits for is a real thread. Under a `TestClock`
+ * a virtual grace period would never pass, and closing a supervisor with a spinning thread
+ * would hang instead of terminating the thread.
+ *
+ * @internal
  */
-const settlesWithin = (promise: Promise<unknown>, ms: number): Effect.Effect<boolean> =>
+export const settlesWithin = (promise: Promise<unknown>, ms: number): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
     let settled = false
     const timer = setTimeout(() => {
