@@ -100,16 +100,11 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       check(options, "restart", IsPolicy, "a Restart.Policy (Restart.policy({...}))")
     if (error !== undefined) return Effect.fail(error)
     const restart = (options.restart as Restart.Policy | undefined) ?? Restart.defaultPolicy
-    const restartError =
-      check(restart as unknown as Record<string, unknown>, "maxRestarts", NonNegativeInt, "an integer >= 0") ??
-        check(restart as unknown as Record<string, unknown>, "within", DurationLike, "a Duration input") ??
-        check(
-          restart as unknown as Record<string, unknown>,
-          "strategy",
-          RestartStrategy,
-          "\"one-for-one\" or \"one-for-all\""
-        ) ??
-        check(restart as unknown as Record<string, unknown>, "backoff", IsSchedule, "a Schedule")
+    const fields = restart as unknown as Record<string, unknown>
+    const restartError = check(fields, "maxRestarts", NonNegativeInt, "an integer >= 0") ??
+      check(fields, "within", DurationLike, "a Duration input") ??
+      check(fields, "strategy", RestartStrategy, "\"one-for-one\" or \"one-for-all\"") ??
+      check(fields, "backoff", IsSchedule, "a Schedule")
     if (restartError !== undefined) {
       return Effect.fail(new InvalidOptions({ message: `restart.${restartError.message}` }))
     }

@@ -250,6 +250,10 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     })
   }
 
+  /**
+   * `record` for the common case, inlined: a success allocates no `Outcome` unless someone
+   * awaits it or subscribes to `outcomes`, and its value waits in the chunk's fold buffer.
+   */
   onTaskSuccess(slot: Slot, entry: Entry<T>, value: A, startedAt: number): void {
     this.finishRun(slot, entry, startedAt)
     if (entry.state === DONE) return
