@@ -21,7 +21,7 @@ import * as internal from "./internal/threads/runner.js"
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { ThreadRunner } from "effect-supervisor"
+ * import { ThreadRunner } from "effect-supervisor/threads"
  *
  * class Square extends Schema.TaggedRequest<Square>()("Square", {
  *   failure: Schema.Never,
@@ -63,7 +63,7 @@ export type Handlers<A extends Schema.TaggedRequest.All, R = never> = internal.H
  * ```ts
  * // square-worker.ts
  * import { Effect } from "effect"
- * import { ThreadRunner } from "effect-supervisor"
+ * import { ThreadRunner } from "effect-supervisor/threads"
  * import { Square } from "./requests.js"
  *
  * ThreadRunner.serve(Square, {

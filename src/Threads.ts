@@ -49,7 +49,7 @@ export {
  *
  * @example
  * ```ts
- * import { Threads } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
  * import { HashRequest } from "./requests.js"
  *
  * const spec: Threads.Spec<HashRequest> = {
@@ -93,7 +93,7 @@ export interface Spec<A extends Schema.TaggedRequest.All> {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
  * import { Square } from "./requests.js"
  *
  * const program = Effect.scoped(
@@ -136,7 +136,7 @@ const toUrl = (file: string | URL): URL =>
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
  * import { Square } from "./requests.js"
  *
  * const squared = Effect.scoped(
@@ -173,7 +173,8 @@ export const resource = <A extends Schema.TaggedRequest.All>(
  * @example
  * ```ts
  * import * as os from "node:os"
- * import { Supervisor, Threads } from "effect-supervisor"
+ * import { Supervisor } from "effect-supervisor"
+import { Threads } from "effect-supervisor/threads"
  * import { Square } from "./requests.js"
  *
  * const spec = { file: new URL("./square-worker.ts", import.meta.url), schema: Square }
@@ -208,7 +209,8 @@ export const handler = <A extends Schema.TaggedRequest.All>(
  * ```ts
  * import { Effect } from "effect"
  * import * as os from "node:os"
- * import { Supervisor, Threads } from "effect-supervisor"
+ * import { Supervisor } from "effect-supervisor"
+import { Threads } from "effect-supervisor/threads"
  * import { Square } from "./requests.js"
  *
  * const program = Effect.gen(function*() {

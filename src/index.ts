@@ -16,9 +16,3 @@ export * as Restart from "./Restart.js"
 
 /** @since 0.1.0 */
 export * as Supervisor from "./Supervisor.js"
-
-/** @since 0.1.0 */
-export * as Threads from "./Threads.js"
-
-/** @since 0.1.0 */
-export * as ThreadRunner from "./ThreadRunner.js"

@@ -2,7 +2,8 @@
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
-import { Errors, Restart, Supervisor, Threads } from "effect-supervisor"
+import { Errors, Restart, Supervisor } from "effect-supervisor"
+import { Threads } from "effect-supervisor/threads"
 import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"

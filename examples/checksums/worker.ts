@@ -1,6 +1,6 @@
 // The checksums worker thread: this one call is the whole file.
 import { Effect } from "effect"
-import { ThreadRunner } from "effect-supervisor"
+import { ThreadRunner } from "effect-supervisor/threads"
 import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { HashFile, ReadFailed } from "./requests.js"

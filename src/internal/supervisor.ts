@@ -77,10 +77,21 @@ type Phase = typeof Phase[keyof typeof Phase]
 
 type AnyOutcome = Outcome.Outcome<any, any, any>
 
+/**
+ * What a queue behind the supervisor (the durable one) plugs in.
+ *
+ * @internal
+ */
+export interface Hooks<T, A, E> {
+  /** called once per accepted task, synchronously, when its one outcome is recorded */
+  readonly onOutcome?: ((outcome: Outcome.Outcome<T, A, E>) => void) | undefined
+}
+
 /** @internal */
 export const make = <T, A, E, R, S, Res>(
   options: Supervisor.Options<T, A, E, R, S, Res>,
-  config: Normalized
+  config: Normalized,
+  hooks: Hooks<T, A, E> = {}
 ): Effect.Effect<Supervisor.Supervisor<T, A, E, S>, never, R | Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
@@ -105,7 +116,8 @@ export const make = <T, A, E, R, S, Res>(
       state,
       hub,
       idle,
-      context
+      context,
+      hooks
     )
     for (let i = 0; i < config.workers; i++) yield* impl.spawnWorker()
     yield* Effect.forkIn(impl.monitorEscalation, scope)
@@ -156,7 +168,8 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     readonly state: Ref.Ref<S>,
     readonly hub: PubSub.PubSub<AnyOutcome | typeof END>,
     readonly idle: Effect.Latch,
-    readonly context: Context.Context<R>
+    readonly context: Context.Context<R>,
+    readonly hooks: Hooks<T, A, E>
   ) {
     this.queue = options.key !== undefined || options.priority !== undefined
       ? new KeyedQueue(config.capacity, config.perKey)
@@ -262,8 +275,9 @@ class SupervisorImpl<T, A, E, R, S, Res> {
     slot.completed++
     slot.uncommitted++
     if (this.options.combine !== undefined) slot.fold.push(value, entry.task)
-    if (entry.settle !== undefined || this.subscribers > 0) {
+    if (entry.settle !== undefined || this.subscribers > 0 || this.hooks.onOutcome !== undefined) {
       const outcome = Outcome.success(entry.task, value, slot.attempts)
+      this.hooks.onOutcome?.(outcome)
       entry.settle?.(outcome)
       if (this.subscribers > 0) (slot.publish ??= []).push(outcome)
     }
@@ -323,6 +337,7 @@ class SupervisorImpl<T, A, E, R, S, Res> {
         this.pending.push(entry.task)
         break
     }
+    this.hooks.onOutcome?.(outcome)
     entry.settle?.(outcome)
     if (slot !== undefined) {
       slot.uncommitted++

@@ -18,7 +18,7 @@ import * as Data from "effect/Data"
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
  *
  * declare const spec: Threads.Spec<any>
  * const program = Effect.scoped(Threads.resource(spec)).pipe(
