@@ -237,9 +237,9 @@ export interface Supervisor<T, A, E = never, S = void> {
  * object per task, the fold applied once per chunk of up to 64 tasks); `execute` ~3.5 µs
  * (the caller waits: two trips through the scheduler per task).
  *
- * Gotchas: the handler's `R` is captured when the supervisor is made. `state` and the
- * `outcomes` stream are updated once per chunk, so `awaitIdle` (or `shutdown`) is the point
- * where they are exact.
+ * Gotchas: the handler's `R` is captured when the supervisor is made. `state` is updated once
+ * per chunk, so `awaitIdle` (or `shutdown`) is the point where it is exact; `outcomes`
+ * subscribers see each outcome as it is recorded.
  *
  * @example
  * ```ts

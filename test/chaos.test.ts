@@ -39,7 +39,12 @@ interface Task {
 }
 
 type Action =
-  | { readonly _tag: "submit" | "offer" | "execute" | "handle"; readonly kind: Kind; readonly millis: number; readonly key: number }
+  | {
+    readonly _tag: "submit" | "offer" | "execute" | "handle"
+    readonly kind: Kind
+    readonly millis: number
+    readonly key: number
+  }
   | { readonly _tag: "interruptCaller"; readonly index: number }
   | { readonly _tag: "cancel"; readonly index: number }
   | { readonly _tag: "pause" | "resume" }
@@ -48,7 +53,18 @@ type Action =
   | { readonly _tag: "wait"; readonly millis: number }
   | { readonly _tag: "yield"; readonly times: number }
 
-const kind = fc.constantFrom<Kind>("succeed", "succeed", "fail", "die", "throw", "sleep", "sleep", "never", "crash", "scoped")
+const kind = fc.constantFrom<Kind>(
+  "succeed",
+  "succeed",
+  "fail",
+  "die",
+  "throw",
+  "sleep",
+  "sleep",
+  "never",
+  "crash",
+  "scoped"
+)
 const taskAction = fc.record({
   _tag: fc.constantFrom("submit" as const, "offer" as const, "execute" as const, "handle" as const),
   kind,
@@ -62,9 +78,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ _tag: fc.constantFrom("pause" as const, "resume" as const) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ _tag: fc.constantFrom("pauseKey" as const, "resumeKey" as const), key: fc.integer({ min: 0, max: 2 }) })
+    arbitrary: fc.record({
+      _tag: fc.constantFrom("pauseKey" as const, "resumeKey" as const),
+      key: fc.integer({ min: 0, max: 2 })
+    })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("resize" as const), workers: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("resize" as const), workers: fc.integer({ min: 1, max: 4 }) })
+  },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("wait" as const), millis: fc.integer({ min: 0, max: 40 }) }) },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("yield" as const), times: fc.integer({ min: 1, max: 8 }) }) }
 )
@@ -112,11 +134,16 @@ it.effect.prop(
         }),
         (n) =>
           Effect.sync(() => {
-            if ((openTaskScopes.get(n) ?? 0) > 0) violations.push("a resource was released while a task's scope was open")
+            if ((openTaskScopes.get(n) ?? 0) > 0) {
+              violations.push("a resource was released while a task's scope was open")
+            }
             released++
           })
       )
-      const handler = (task: Task, resource: number): Effect.Effect<number, Nope | Errors.WorkerCrashed, Scope.Scope> => {
+      const handler = (
+        task: Task,
+        resource: number
+      ): Effect.Effect<number, Nope | Errors.WorkerCrashed, Scope.Scope> => {
         started.add(task.id)
         switch (task.kind) {
           case "succeed":
@@ -155,7 +182,11 @@ it.effect.prop(
           timeout: p.timeout,
           retry: p.retries > 0 ? Schedule.recurs(p.retries) : undefined,
           rateLimit: p.rateLimit ? { limit: 3, interval: "10 millis" } : undefined,
-          restart: Restart.policy({ backoff: Schedule.spaced("5 millis"), maxRestarts: p.maxRestarts, within: "1 second" }),
+          restart: Restart.policy({
+            backoff: Schedule.spaced("5 millis"),
+            maxRestarts: p.maxRestarts,
+            within: "1 second"
+          }),
           key: p.scheduling === "keyed" ? (task: Task) => String(task.key) : undefined,
           perKey: p.scheduling === "keyed" ? 1 : undefined,
           priority: p.scheduling === "priority" ? (task: Task) => task.millis % 3 : undefined,
@@ -180,7 +211,9 @@ it.effect.prop(
             attempted.add(task.id)
             if (a._tag === "submit") {
               // may suspend on a full queue: run it as a caller that can be interrupted
-              const fiber = yield* Effect.fork(Effect.tap(sup.submit(task), () => Effect.sync(() => accepted.add(task.id))))
+              const fiber = yield* Effect.fork(
+                Effect.tap(sup.submit(task), () => Effect.sync(() => accepted.add(task.id)))
+              )
               callers.push({ id: task.id, fiber })
             } else if (a._tag === "offer") {
               const ok = yield* Effect.either(sup.offer(task))
@@ -244,7 +277,9 @@ it.effect.prop(
       }
 
       // stop, and make sure the stop ends (never-ending tasks get a harder stop after a while)
-      let summary: Exit.Exit<Supervisor.Summary<Task, number, Nope | Errors.WorkerCrashed, number>, Errors.Escalated> | undefined
+      let summary:
+        | Exit.Exit<Supervisor.Summary<Task, number, Nope | Errors.WorkerCrashed, number>, Errors.Escalated>
+        | undefined
       if (p.stop === "scope") {
         const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
         yield* TestClock.adjust("1 minute")
@@ -315,5 +350,6 @@ it.effect.prop(
         expect(Cause.failureOption(cause).pipe(Option.map((e) => e._tag))).toEqual(Option.some("Escalated"))
       }
     }).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.None))),
-  { fastCheck: { numRuns: runs } }
+  // about 15 ms a run on a quiet 2-core machine; the bound scales with CHAOS_RUNS
+  { fastCheck: { numRuns: runs }, timeout: 60_000 + runs * 100 }
 )

@@ -443,7 +443,7 @@ export class Workers<T, A, E, R, S, Res> {
   private failureOutcome(
     slot: Slot<T>,
     entry: Entry<T>,
-    cause: Cause.Cause<E | TaskTimeout>
+    cause: Cause.Cause<E | TaskTimeout<T>>
   ): Outcome.Outcome<T, A, E> {
     const failure = Cause.failureOption(cause)
     if (failure._tag === "Some") {
