@@ -129,9 +129,10 @@ export const make = <T>(perKey: number): TaskQueue<T> => {
     },
     finished: (entry) => {
       const state = keys.get(entry.key)
-      if (state === undefined) return
+      if (state === undefined) return false
       state.active--
       forgetIfUnused(state)
+      return state.live > 0
     },
     drain: () => {
       const all: Array<Entry<T>> = []
