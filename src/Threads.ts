@@ -84,11 +84,19 @@ export interface Spec<A extends Schema.TaggedRequest.All> {
  *   not answered within `grace` is terminated and replaced by a new thread, which the next
  *   call waits for.
  * - `threadId`: the `threadId` of the thread calls go to now (waits for a replacement).
+ * - A request may be a plain object `{ _tag, ...fields }` (from JavaScript or JSON): once the
+ *   union encodes it, its reply is decoded with the Schemas of its tag's class.
+ * - The port between the threads carries the protocol only. A thread that posts anything else
+ *   on `parentPort` (code or a library on the thread writing to it) is broken: a stray message
+ *   could pass for a reply. It is terminated and every call in flight on it fails with
+ *   `WorkerCrashed` (the cause quotes the message), so the supervisor replaces it under the
+ *   restart policy. Nothing a thread sends can throw in the host or leave a call unsettled.
  *
  * Gotchas: after a thread is replaced, the next call's time includes the new thread's start-up
  * (about 1 s, more through tsx), so a per-attempt `timeout` should exceed it. A thread that
  * dies while idle is not replaced: the next call fails with `WorkerCrashed` so the restart
- * policy (with its intensity limit) decides.
+ * policy (with its intensity limit) decides. Use a `MessageChannel` of your own, not
+ * `parentPort`, to talk to the main side outside the requests.
  *
  * @example
  * ```ts

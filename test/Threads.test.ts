@@ -19,6 +19,7 @@ import {
   Info,
   Request,
   Spin,
+  Stray,
   Sum,
   Throw,
   Wait
@@ -52,6 +53,16 @@ describe("Threads: one thread", () => {
     Effect.scoped(Effect.gen(function*() {
       const thread = yield* Threads.resource(spec)
       const threadId = yield* thread.threadId
+
+      // a plain object `{ _tag, ... }` (from JavaScript, or JSON) runs as its tag's class: its
+      // reply is decoded with that class's Schemas (it has none of its own); first, before any
+      // instance of those classes was seen
+      const plain = (value: object) => value as Request
+      expect(yield* thread.execute(plain({ _tag: "Echo", n: 1 }))).toBe(1)
+      expect(yield* Effect.flip(thread.execute(plain({ _tag: "Fail", reason: "plain" })))).toEqual(
+        new Boom({ reason: "plain" })
+      )
+      expect(ParseResult.isParseError(yield* Effect.flip(thread.execute(plain({ _tag: "Nope" }))))).toBe(true)
 
       expect(yield* thread.execute(new Echo({ n: 42 }))).toBe(42)
 
@@ -120,6 +131,21 @@ describe("Threads: under a supervisor", () => {
       expect(thrown).toBeInstanceOf(Errors.WorkerCrashed)
       expect(thrown.message).toContain("uncaught!")
       expect((yield* info(supervisor)).threadId).not.toBe(after.threadId)
+      expect((yield* supervisor.stats).restarts).toBe(2)
+    })))
+
+  it.live("a thread that posts outside the protocol is broken: its task ends WorkerCrashed, the host carries on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      // `null`, and a forged reply to the request in flight (id 0 on a fresh thread) whose kind
+      // does not exist: each thread serves an Echo first, so every incarnation completes a task
+      for (const messages of [[null, "more"], [[1, [1, 9, "forged"]]]]) {
+        expect(yield* supervisor.execute(new Echo({ n: 5 }))).toBe(5)
+        const crashed = yield* Effect.flip(supervisor.execute(new Stray({ messages })))
+        expect(crashed).toBeInstanceOf(Errors.WorkerCrashed)
+        expect(crashed.message).toContain("outside the protocol")
+      }
+      expect(yield* supervisor.execute(new Echo({ n: 6 }))).toBe(6)
       expect((yield* supervisor.stats).restarts).toBe(2)
     })))
 

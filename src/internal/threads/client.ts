@@ -9,8 +9,10 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { WorkerCrashed } from "../../Errors.js"
@@ -20,6 +22,11 @@ import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
 import type { Reply, SpawnOptions, Thread } from "./thread.js"
 import { markCrashed, post, settlesWithin, spawn, terminate } from "./thread.js"
+
+interface ReplyDecoders {
+  readonly success: (value: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly failure: (error: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+}
 
 /** @internal */
 export type Client<A extends Schema.TaggedRequest.All> = PublicThread<A>
@@ -47,10 +54,18 @@ export const make = <A extends Schema.TaggedRequest.All>(
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const encode = encoder(Schema.encode(schema))
+    // A task's reply decoders come from its request class (`Schema.successSchema` reads them off
+    // the instance). A plain object `{ _tag, ... }` that the union encodes carries none: it is
+    // decoded with the union into its class first, once per tag (one class per tag).
+    const decodeRequest = Schema.decodeUnknownEither(schema)
     const decoders = byTag((request) => ({
       success: Schema.decodeUnknown(Schema.successSchema(request as any) as Schema.Schema<unknown>),
       failure: Schema.decodeUnknown(Schema.failureSchema(request as any) as Schema.Schema<unknown>)
     }))
+    const decodersOf = (request: Schema.TaggedRequest.All, payload: unknown) => {
+      if (Schema.symbolWithResult in request) return Either.right(decoders(request))
+      return Either.map(decodeRequest(payload), decoders)
+    }
     const graceMillis = Duration.toMillis(options.grace)
     // The thread calls go to. `ready` is set while it is up; `current` completes with it, and
     // is replaced by a new Deferred when a thread is terminated for not answering an interrupt
@@ -100,13 +115,13 @@ export const make = <A extends Schema.TaggedRequest.All>(
         })
       })
 
-    const decode = (request: Schema.TaggedRequest.All, reply: Reply | WorkerCrashed): Effect.Effect<any, any> => {
+    const decode = (replyDecoders: ReplyDecoders, reply: Reply | WorkerCrashed): Effect.Effect<any, any> => {
       if (reply instanceof WorkerCrashed) return Effect.fail(reply)
       switch (reply[1]) {
         case 0:
-          return decoders(request).success(reply[2][0])
+          return replyDecoders.success(reply[2][0])
         case 2:
-          return Effect.flatMap(decoders(request).failure(reply[2]), Effect.fail)
+          return Effect.flatMap(replyDecoders.failure(reply[2]), Effect.fail)
         case 3:
           return decodeCause(reply[2])
         case 1:
@@ -114,11 +129,11 @@ export const make = <A extends Schema.TaggedRequest.All>(
       }
     }
 
-    const call = (thread: Thread, request: Schema.TaggedRequest.All, [payload, transfers]: Encoded) =>
+    const call = (thread: Thread, replyDecoders: ReplyDecoders, [payload, transfers]: Encoded) =>
       Effect.async<any, any>((resume) => {
         if (thread.crashed !== undefined) return resume(Effect.fail(thread.crashed))
         const id = thread.nextId++
-        thread.pending.set(id, (reply) => resume(decode(request, reply)))
+        thread.pending.set(id, (reply) => resume(decode(replyDecoders, reply)))
         try {
           post(thread, [0, [id, 0, payload, undefined]], transfers)
         } catch (cause) {
@@ -132,10 +147,13 @@ export const make = <A extends Schema.TaggedRequest.All>(
       Effect.mapError((cause) => new WorkerCrashed({ cause }))
     )
 
-    const send = (request: Schema.TaggedRequest.All, encoded: Encoded) =>
-      ready !== undefined
-        ? call(ready, request, encoded)
-        : Effect.flatMap(currentThread, (thread) => call(thread, request, encoded))
+    const send = (request: Schema.TaggedRequest.All, encoded: Encoded) => {
+      const replyDecoders = decodersOf(request, encoded[0])
+      if (Either.isLeft(replyDecoders)) return Effect.fail(replyDecoders.left)
+      return ready !== undefined
+        ? call(ready, replyDecoders.right, encoded)
+        : Effect.flatMap(currentThread, (thread) => call(thread, replyDecoders.right, encoded))
+    }
 
     const client: Client<A> = {
       execute: (request) => Effect.suspend(() => andThen(encode(request), (encoded) => send(request, encoded))),

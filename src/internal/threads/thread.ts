@@ -44,6 +44,47 @@ export type Reply =
  */
 type FromThread = readonly [0] | readonly [1, Reply] | readonly [2, string]
 
+const isReply = (reply: unknown): reply is Reply => {
+  if (!Array.isArray(reply) || !Number.isInteger(reply[0])) return false
+  switch (reply[1]) {
+    case 0:
+      return reply.length === 3 && Array.isArray(reply[2])
+    case 1:
+      return reply.length === 2
+    case 2:
+    case 3:
+      return reply.length === 3
+    default:
+      return false
+  }
+}
+
+/** A guard, not a Schema: it runs on every reply, and a few checks cost next to nothing. */
+const isFromThread = (message: unknown): message is FromThread => {
+  if (!Array.isArray(message)) return false
+  switch (message[0]) {
+    case 0:
+      return message.length === 1
+    case 1:
+      return message.length === 2 && isReply(message[1])
+    case 2:
+      return message.length === 2 && typeof message[1] === "string"
+    default:
+      return false
+  }
+}
+
+/** A short rendering of a stray message, for the crash cause. */
+const preview = (message: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(message) ?? String(message)
+  } catch {
+    text = String(message)
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text
+}
+
 /** @internal */
 export interface Thread {
   readonly worker: WT.Worker
@@ -182,7 +223,19 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         exited: new Promise<void>((resolve) => resolveExited = resolve),
         scope
       }
-      worker.on("message", (message: FromThread) => {
+      worker.on("message", (message: unknown) => {
+        if (!isFromThread(message)) {
+          // Something other than our runner wrote to the port (user code on the thread, a
+          // library): a reply can no longer be trusted to be ours, so the thread is broken. Its
+          // requests fail with WorkerCrashed now (the restart policy replaces it) and it ends.
+          const cause = new Error(
+            `worker thread ${thread.threadId} sent a message outside the protocol: ${preview(message)}`
+          )
+          error ??= cause
+          markCrashed(thread, cause)
+          worker.terminate()
+          return
+        }
         switch (message[0]) {
           case 0:
             thread.ready = true
