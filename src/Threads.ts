@@ -3,17 +3,17 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import type * as WT from "node:worker_threads"
-import type { WorkerCrashed } from "./Errors.js"
+import type { InvalidOptions, WorkerCrashed } from "./Errors.js"
 import * as client from "./internal/threads/client.js"
 import type { ThreadStartFailed } from "./internal/threads/errors.js"
+import * as specs from "./internal/threads/spec.js"
 
 export {
   /**
@@ -44,8 +44,14 @@ export {
  * - `startTimeout` (default 30 seconds): a thread not ready by then fails with
  *   `ThreadStartFailed`.
  * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …).
+ * - A spec is checked when `resource` / `offload` is called, without throwing: a bad one (a
+ *   `grace` that is no duration, a negative one, a `startTimeout` <= 0, a `file` that is no
+ *   URL or path) makes every acquisition fail at once with `Errors.InvalidOptions` naming the
+ *   field, before any thread starts.
  *
- * Gotchas: `workerData` is reserved (the TypeScript entry uses it).
+ * Gotchas: `workerData` and `eval` are reserved (the TypeScript entry uses `workerData`).
+ * Under a supervisor the `InvalidOptions` arrives as an acquisition failure: the restart
+ * policy escalates (`Escalated`, with it as the cause) after `maxRestarts` quick retries.
  *
  * @example
  * ```ts
@@ -124,9 +130,6 @@ export interface Thread<A extends Schema.TaggedRequest.All> {
   readonly threadId: Effect.Effect<number, WorkerCrashed>
 }
 
-const toUrl = (file: string | URL): URL =>
-  file instanceof URL ? file : file.startsWith("file:") ? new URL(file) : pathToFileURL(resolve(file))
-
 /**
  * Acquires exactly one worker thread in the current `Scope`: the supervisor's `resource`.
  *
@@ -140,6 +143,7 @@ const toUrl = (file: string | URL): URL =>
  *
  * Gotchas: fails with `ThreadStartFailed`, never hangs, when the thread cannot start; a
  * supervisor treats that like any failed acquisition (restart with backoff, then escalate).
+ * Fails with `Errors.InvalidOptions` (and starts nothing) when the spec is not valid.
  *
  * @example
  * ```ts
@@ -159,13 +163,10 @@ const toUrl = (file: string | URL): URL =>
  */
 export const resource = <A extends Schema.TaggedRequest.All>(
   spec: Spec<A>
-): Effect.Effect<Thread<A>, ThreadStartFailed, Scope.Scope> =>
-  client.make(spec.schema, {
-    file: toUrl(spec.file),
-    grace: Duration.decode(spec.grace ?? "1 second"),
-    startTimeout: Duration.decode(spec.startTimeout ?? "30 seconds"),
-    workerOptions: spec.workerOptions
-  })
+): Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions, Scope.Scope> => {
+  const validated = specs.validate(spec)
+  return Either.isLeft(validated) ? Effect.fail(validated.left) : client.make<A>(validated.right)
+}
 
 /**
  * The supervisor handler that runs a task on the worker's thread: `thread.execute(task)`.
@@ -233,7 +234,7 @@ import { Threads } from "effect-supervisor/threads"
  * @since 0.1.0
  */
 export const offload = <A extends Schema.TaggedRequest.All>(spec: Spec<A>): {
-  readonly resource: Effect.Effect<Thread<A>, ThreadStartFailed, Scope.Scope>
+  readonly resource: Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions, Scope.Scope>
   readonly handler: (
     task: A,
     thread: Thread<A>

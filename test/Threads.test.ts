@@ -1,7 +1,7 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import { execFile } from "node:child_process"
@@ -111,6 +111,39 @@ describe("Threads: one thread", () => {
       expect(failed[1].message).toContain("missing.js")
       expect(failed[2]).toBeInstanceOf(Errors.Escalated)
       expect(elapsed).toBeLessThan(15_000)
+    }))
+})
+
+describe("Threads: a bad spec", () => {
+  it.live("is a typed InvalidOptions on acquisition (no thread starts), never a throw at the call", () =>
+    Effect.gen(function*() {
+      const duration = (sign: string) => `a finite duration ${sign} (e.g. "500 millis")`
+      const cases: ReadonlyArray<readonly [object, string]> = [
+        [{ grace: "abc" }, `grace must be ${duration(">= 0")}, got "abc"`],
+        [{ grace: -5 }, `grace must be ${duration(">= 0")}, got -5`],
+        [{ file: 42 }, "file must be a URL, a file: URL string or a path, got 42"],
+        [{ startTimeout: -1 }, `startTimeout must be ${duration("> 0")}, got -1`],
+        [{ startTimeout: 0 }, `startTimeout must be ${duration("> 0")}, got 0`],
+        [
+          { schema: "Request" },
+          "schema must be a Schema (the union of the Schema.TaggedRequest classes), got \"Request\""
+        ]
+      ]
+      for (const [fields, message] of cases) {
+        const offloaded = Threads.offload({ ...spec, ...fields } as Threads.Spec<Request>)
+        const error = yield* Effect.flip(Effect.scoped(offloaded.resource))
+        expect(error).toEqual(new Errors.InvalidOptions({ message: `Threads spec: ${message}` }))
+      }
+      // under a supervisor each acquisition fails at once; the restart policy escalates with it
+      const escalated = yield* Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
+        workers: 1,
+        ...Threads.offload({ ...spec, grace: "abc" as Duration.DurationInput }),
+        restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 1, within: "1 minute" })
+      }))
+      expect(escalated).toBeInstanceOf(Errors.Escalated)
+      expect(Array.from(Cause.failures((escalated as Errors.Escalated).cause))).toEqual([
+        new Errors.InvalidOptions({ message: `Threads spec: grace must be ${duration(">= 0")}, got "abc"` })
+      ])
     }))
 })
 

@@ -20,7 +20,8 @@ import type { Thread as PublicThread } from "../../Threads.js"
 import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { ThreadStartFailed } from "./errors.js"
-import type { Reply, SpawnOptions, Thread } from "./thread.js"
+import type { Validated } from "./spec.js"
+import type { Reply, Thread } from "./thread.js"
 import { markCrashed, post, settlesWithin, spawn, terminate } from "./thread.js"
 
 interface ReplyDecoders {
@@ -48,10 +49,10 @@ const decodeCause = (encoded: unknown): Effect.Effect<never, WorkerCrashed> =>
  * @internal
  */
 export const make = <A extends Schema.TaggedRequest.All>(
-  schema: Schema.Schema<A, any>,
-  options: SpawnOptions
+  options: Validated
 ): Effect.Effect<Client<A>, ThreadStartFailed, Scope.Scope> =>
   Effect.gen(function*() {
+    const schema = options.schema as Schema.Schema<A, unknown>
     const scope = yield* Effect.scope
     const encode = encoder(Schema.encode(schema))
     // A task's reply decoders come from its request class (`Schema.successSchema` reads them off
