@@ -10,20 +10,19 @@ import type * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as WT from "node:worker_threads"
-import type { InvalidOptions, WorkerCrashed } from "./Errors.js"
+import type { InvalidOptions, ThreadStartFailed, WorkerCrashed } from "./Errors.js"
 import * as client from "./internal/threads/client.js"
-import type { ThreadStartFailed } from "./internal/threads/errors.js"
 import * as specs from "./internal/threads/spec.js"
 
 export {
   /**
    * A worker thread could not start (bad file, failing thread-side layer, exit before ready,
-   * `startTimeout`).
+   * `startTimeout`); the same class as `Errors.ThreadStartFailed`.
    *
    * @since 0.1.0
    */
   ThreadStartFailed
-} from "./internal/threads/errors.js"
+} from "./Errors.js"
 
 /**
  * What a thread runs and how it is handled: the worker file, the request Schema, `grace` and
@@ -41,8 +40,10 @@ export {
  *   encoded with it (a task that does not fit fails with a `ParseError` and is never sent).
  * - `grace` (default 1 second): how long an interrupted request (timeout, shutdown) or a closing
  *   thread may take to stop before the thread is terminated.
- * - `startTimeout` (default 30 seconds): a thread not ready by then fails with
- *   `ThreadStartFailed`.
+ * - `startTimeout` (default 30 seconds, real time like `grace`): a thread not ready by then is
+ *   terminated and its start fails with `ThreadStartFailed`. A start is tried once: nothing
+ *   on this side retries it, so under a supervisor every failed start is one failed
+ *   acquisition that the restart policy counts (and escalates on).
  * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …).
  * - A spec is checked when `resource` / `offload` is called, without throwing: a bad one (a
  *   `grace` that is no duration, a negative one, a `startTimeout` <= 0, a `file` that is no

@@ -93,24 +93,48 @@ describe("Threads: one thread", () => {
       expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 3, interrupted: 1 })
     })))
 
-  it.live("a thread that cannot start fails fast with ThreadStartFailed; a supervisor escalates", () =>
+  it.live("a thread that cannot start fails each start (bounded by startTimeout); a supervisor escalates", () =>
     Effect.gen(function*() {
-      const failing = { ...spec, file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url) }
+      const failing = Threads.offload({
+        ...spec,
+        file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
+      })
+      const neverReady: Threads.Spec<Request> = {
+        ...spec,
+        file: new URL("./fixtures/threads/never-ready.ts", import.meta.url),
+        startTimeout: "300 millis"
+      }
+      let starts = 0
       const [failed, elapsed] = yield* timed(Effect.all([
-        Effect.flip(Effect.scoped(Threads.resource(failing))),
+        Effect.flip(Effect.scoped(failing.resource)),
         Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
-        Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
-          workers: 1,
-          ...Threads.offload(failing),
-          restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 1, within: "1 minute" })
+        Effect.flip(Effect.scoped(Threads.resource(neverReady))),
+        // the layer always fails: each acquisition is one start that fails; the thread layer
+        // never retries on its own, so the restart policy sees every one and escalates
+        Effect.scoped(Effect.gen(function*() {
+          const supervisor = yield* Supervisor.make({
+            workers: 1,
+            handler: failing.handler,
+            resource: Effect.suspend(() => {
+              starts++
+              return failing.resource
+            }),
+            restart: Restart.policy({ maxRestarts: 2 })
+          })
+          yield* supervisor.submit(new Echo({ n: 1 }))
+          return yield* Effect.flip(supervisor.awaitIdle)
         }))
       ], { concurrency: "unbounded" }))
       expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
+      expect(failed[0]).toBeInstanceOf(Errors.ThreadStartFailed)
       expect(failed[0].message).toContain("the model file is missing")
       expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
       expect(failed[1].message).toContain("missing.js")
-      expect(failed[2]).toBeInstanceOf(Errors.Escalated)
-      expect(elapsed).toBeLessThan(15_000)
+      expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
+      expect(failed[2].message).toContain("not ready within 300ms")
+      expect(failed[3]).toBeInstanceOf(Errors.Escalated)
+      expect(starts).toBe(3) // the first start and maxRestarts restarts
+      expect(elapsed).toBeLessThan(20_000)
     }))
 })
 

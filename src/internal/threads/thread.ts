@@ -14,8 +14,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
-import { WorkerCrashed } from "../../Errors.js"
-import { ThreadStartFailed } from "./errors.js"
+import { ThreadStartFailed, WorkerCrashed } from "../../Errors.js"
 
 /** How to start a thread and how long to wait for it. @internal */
 export interface SpawnOptions {
@@ -271,15 +270,20 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
       })
       yield* Scope.addFinalizer(scope, stop(thread, options.grace))
 
-      yield* restore(Deferred.await(ready)).pipe(
-        Effect.timeoutFail({
-          duration: options.startTimeout,
-          onTimeout: () =>
+      // Real time, like `settlesWithin`: a real thread is starting, and under a TestClock a
+      // virtual start timeout would never pass. One start is all this does: a thread that
+      // fails or times out is stopped, and only the caller (the restart policy) tries again.
+      const notReady = Effect.async<never, ThreadStartFailed>((resume) => {
+        const timer = setTimeout(() =>
+          resume(Effect.fail(
             new ThreadStartFailed({
               file,
               cause: new Error(`not ready within ${Duration.format(options.startTimeout)}`)
             })
-        }),
+          )), Duration.toMillis(options.startTimeout))
+        return Effect.sync(() => clearTimeout(timer))
+      })
+      yield* restore(Effect.raceFirst(Deferred.await(ready), notReady)).pipe(
         Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, Exit.void))
       )
       return thread
