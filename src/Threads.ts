@@ -6,13 +6,15 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { dual } from "effect/Function"
 import type * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as WT from "node:worker_threads"
-import type { InvalidOptions, ThreadStartFailed, WorkerCrashed } from "./Errors.js"
+import type { InvalidOptions, TaskError, ThreadStartFailed, WorkerCrashed } from "./Errors.js"
 import * as client from "./internal/threads/client.js"
 import * as specs from "./internal/threads/spec.js"
+import type { Supervisor } from "./Supervisor.js"
 
 export {
   /**
@@ -45,6 +47,12 @@ export {
  *   on this side retries it, so under a supervisor every failed start is one failed
  *   acquisition that the restart policy counts (and escalates on).
  * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …).
+ * - `layerError`: the Schema of the thread-side layer's typed failure (a `Schema.TaggedError`
+ *   class, or a union of them). The thread encodes a failure that is an instance of a Schema
+ *   class with its class; with `layerError` the start fails with that error, rebuilt as the
+ *   same class, so `Effect.catchTag` works on it. Without `layerError`, or when the failure is
+ *   not a Schema class instance (a string, a plain `Error`), only its pretty-printed text
+ *   crosses the thread, as the `cause` of `ThreadStartFailed`.
  * - A spec is checked when `resource` / `offload` is called, without throwing: a bad one (a
  *   `grace` that is no duration, a negative one, a `startTimeout` <= 0, a `file` that is no
  *   URL or path) makes every acquisition fail at once with `Errors.InvalidOptions` naming the
@@ -68,9 +76,10 @@ export {
  *
  * @since 0.1.0
  */
-export interface Spec<A extends Schema.TaggedRequest.All> {
+export interface Spec<A extends Schema.TaggedRequest.All, LE = never> {
   readonly file: string | URL
   readonly schema: Schema.Schema<A, any, never>
+  readonly layerError?: Schema.Schema<LE, any, never> | undefined
   readonly grace?: Duration.DurationInput | undefined
   readonly startTimeout?: Duration.DurationInput | undefined
   readonly workerOptions?: Omit<WT.WorkerOptions, "eval" | "workerData"> | undefined
@@ -162,11 +171,11 @@ export interface Thread<A extends Schema.TaggedRequest.All> {
  *
  * @since 0.1.0
  */
-export const resource = <A extends Schema.TaggedRequest.All>(
-  spec: Spec<A>
-): Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions, Scope.Scope> => {
-  const validated = specs.validate(spec)
-  return Either.isLeft(validated) ? Effect.fail(validated.left) : client.make<A>(validated.right)
+export const resource = <A extends Schema.TaggedRequest.All, LE = never>(
+  spec: Spec<A, LE>
+): Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions | LE, Scope.Scope> => {
+  const validated = specs.validate<LE>(spec)
+  return Either.isLeft(validated) ? Effect.fail(validated.left) : client.make<A, LE>(validated.right)
 }
 
 /**
@@ -234,8 +243,8 @@ import { Threads } from "effect-supervisor/threads"
  *
  * @since 0.1.0
  */
-export const offload = <A extends Schema.TaggedRequest.All>(spec: Spec<A>): {
-  readonly resource: Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions, Scope.Scope>
+export const offload = <A extends Schema.TaggedRequest.All, LE = never>(spec: Spec<A, LE>): {
+  readonly resource: Effect.Effect<Thread<A>, ThreadStartFailed | InvalidOptions | LE, Scope.Scope>
   readonly handler: (
     task: A,
     thread: Thread<A>
@@ -244,3 +253,84 @@ export const offload = <A extends Schema.TaggedRequest.All>(spec: Spec<A>): {
     Schema.WithResult.Failure<A> | ParseResult.ParseError | WorkerCrashed
   >
 } => ({ resource: resource(spec), handler })
+
+/**
+ * `supervisor.execute(request)` typed by the request's own class: its `success` and `failure`,
+ * not the union over every request the supervisor serves.
+ *
+ * When to use: with a supervisor built from `offload` (or `resource` + `handler`) over a union
+ * of requests, wherever you await one task's result: `supervisor.execute(new Info())` is typed
+ * with every request's success; `Threads.execute(supervisor, new Info())` with `Info`'s.
+ *
+ * Details: the same call as `supervisor.execute` (submit, await this task's outcome), only
+ * typed precisely: `Schema.WithResult.Success<Req>`, and `Schema.WithResult.Failure<Req>`, a
+ * `ParseError` (the request does not fit its Schema) or a `TaskError` (`WorkerCrashed`,
+ * `TaskTimeout`, …). Data-first and data-last (`pipe(supervisor, Threads.execute(request))`).
+ *
+ * Gotchas: the type holds for a supervisor whose handler is `Threads.handler` (what `offload`
+ * gives): its success and error types must be the union's, which the signature checks. A
+ * handler of your own that maps results is not accepted. `combine` still sees the union of
+ * successes: narrow it with the task's `_tag`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
+ * import { Request, Square } from "./requests.js"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const supervisor = yield* Supervisor.make({
+ *     workers: 2,
+ *     ...Threads.offload({ file: new URL("./worker.ts", import.meta.url), schema: Request })
+ *   })
+ *   const squared: number = yield* Threads.execute(supervisor, new Square({ n: 3 }))
+ *   return squared
+ * }))
+ * ```
+ *
+ * @category execution
+ * @since 0.1.0
+ */
+export const execute: {
+  <Req extends Schema.TaggedRequest.All>(
+    request: Req
+  ): <T extends Schema.TaggedRequest.All, S>(
+    supervisor: ThreadSupervisor<T | Req, S>
+  ) => Effect.Effect<Schema.WithResult.Success<Req>, ExecuteError<Req>>
+  <T extends Schema.TaggedRequest.All, S, Req extends T>(
+    supervisor: ThreadSupervisor<T, S>,
+    request: Req
+  ): Effect.Effect<Schema.WithResult.Success<Req>, ExecuteError<Req>>
+} = dual(
+  2,
+  <T extends Schema.TaggedRequest.All, S, Req extends T>(
+    supervisor: ThreadSupervisor<T, S>,
+    request: Req
+  ): Effect.Effect<Schema.WithResult.Success<Req>, ExecuteError<Req>> =>
+    supervisor.execute(request) as Effect.Effect<Schema.WithResult.Success<Req>, ExecuteError<Req>>
+)
+
+/**
+ * A supervisor whose handler runs requests of the union `T` on threads (`offload`'s types).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ThreadSupervisor<T extends Schema.TaggedRequest.All, S = void> = Supervisor<
+  T,
+  Schema.WithResult.Success<T>,
+  Schema.WithResult.Failure<T> | ParseResult.ParseError | WorkerCrashed,
+  S
+>
+
+/**
+ * What `execute` can fail with for one request class.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ExecuteError<Req extends Schema.TaggedRequest.All> =
+  | Schema.WithResult.Failure<Req>
+  | ParseResult.ParseError
+  | TaskError

@@ -1,7 +1,7 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import { execFile } from "node:child_process"
@@ -17,6 +17,7 @@ import {
   Exit as ExitRequest,
   Fail,
   Info,
+  ModelMissing,
   Request,
   Spin,
   Stray,
@@ -40,9 +41,8 @@ const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     return [value, Date.now() - start] as const
   })
 
-/** `Info` through a supervisor (whose results are the union of every request's success). */
-const info = <E>(supervisor: Supervisor.Supervisor<Request, unknown, E, void>) =>
-  supervisor.execute(new Info()) as Effect.Effect<typeof Info.success.Type, E | Errors.TaskError>
+/** `Info` through a supervisor, typed by `Info`'s success (not the union of every request's). */
+const info = (supervisor: Threads.ThreadSupervisor<Request>) => Threads.execute(supervisor, new Info())
 
 /** Polls until the supervisor runs a task (a poll, not a sleep standing in for a signal). */
 const running = <T, A, E, S>(supervisor: Supervisor.Supervisor<T, A, E, S>) =>
@@ -104,11 +104,18 @@ describe("Threads: one thread", () => {
         file: new URL("./fixtures/threads/never-ready.ts", import.meta.url),
         startTimeout: "300 millis"
       }
+      const typedLayerError = { ...spec, file: new URL("./fixtures/threads/typed-layer-error.ts", import.meta.url) }
       let starts = 0
       const [failed, elapsed] = yield* timed(Effect.all([
         Effect.flip(Effect.scoped(failing.resource)),
         Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
         Effect.flip(Effect.scoped(Threads.resource(neverReady))),
+        // a typed layer failure: rebuilt as its class with `layerError`, text without it
+        Effect.scoped(Threads.resource({ ...typedLayerError, layerError: ModelMissing })).pipe(
+          Effect.as("started"),
+          Effect.catchTag("ModelMissing", (error) => Effect.succeed(error))
+        ),
+        Effect.flip(Effect.scoped(Threads.resource(typedLayerError))),
         // the layer always fails: each acquisition is one start that fails; the thread layer
         // never retries on its own, so the restart policy sees every one and escalates
         Effect.scoped(Effect.gen(function*() {
@@ -132,7 +139,11 @@ describe("Threads: one thread", () => {
       expect(failed[1].message).toContain("missing.js")
       expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
       expect(failed[2].message).toContain("not ready within 300ms")
-      expect(failed[3]).toBeInstanceOf(Errors.Escalated)
+      expect(failed[3]).toBeInstanceOf(ModelMissing)
+      expect(failed[3]).toEqual(new ModelMissing({ path: "/models/m.bin" }))
+      expect(failed[4]).toBeInstanceOf(Threads.ThreadStartFailed)
+      expect(failed[4].message).toContain("ModelMissing")
+      expect(failed[5]).toBeInstanceOf(Errors.Escalated)
       expect(starts).toBe(3) // the first start and maxRestarts restarts
       expect(elapsed).toBeLessThan(20_000)
     }))
@@ -175,6 +186,14 @@ describe("Threads: under a supervisor", () => {
   it.live("process.exit(1) or an uncaught throw ends the task WorkerCrashed; the next runs on a fresh thread", () =>
     Effect.scoped(Effect.gen(function*() {
       const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      // typed per request class, data-first and data-last: a number, Boom as Boom
+      const echoed: number = yield* pipe(supervisor, Threads.execute(new Echo({ n: 3 })))
+      expect(echoed).toBe(3)
+      const caught = yield* Threads.execute(supervisor, new Fail({ reason: "typed" })).pipe(
+        Effect.as("succeeded"),
+        Effect.catchTag("Boom", (boom) => Effect.succeed(boom.reason))
+      )
+      expect(caught).toBe("typed")
       const before = yield* info(supervisor)
       const crashed = yield* Effect.flip(supervisor.execute(new ExitRequest({ code: 1 })))
       expect(crashed).toBeInstanceOf(Errors.WorkerCrashed)

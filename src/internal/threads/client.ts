@@ -48,9 +48,9 @@ const decodeCause = (encoded: unknown): Effect.Effect<never, WorkerCrashed> =>
  *
  * @internal
  */
-export const make = <A extends Schema.TaggedRequest.All>(
-  options: Validated
-): Effect.Effect<Client<A>, ThreadStartFailed, Scope.Scope> =>
+export const make = <A extends Schema.TaggedRequest.All, LE>(
+  options: Validated<LE>
+): Effect.Effect<Client<A>, ThreadStartFailed | LE, Scope.Scope> =>
   Effect.gen(function*() {
     const schema = options.schema as Schema.Schema<A, unknown>
     const scope = yield* Effect.scope
@@ -72,12 +72,12 @@ export const make = <A extends Schema.TaggedRequest.All>(
     // is replaced by a new Deferred when a thread is terminated for not answering an interrupt
     // within grace (calls in between wait for the replacement).
     let ready: Thread | undefined = yield* spawn(options, scope)
-    let current = yield* Deferred.make<Thread, ThreadStartFailed>()
+    let current = yield* Deferred.make<Thread, ThreadStartFailed | LE>()
     yield* Deferred.succeed(current, ready)
 
     const replace = (thread: Thread, cause: unknown): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const next = Deferred.unsafeMake<Thread, ThreadStartFailed>(FiberId.none)
+        const next = Deferred.unsafeMake<Thread, ThreadStartFailed | LE>(FiberId.none)
         current = next
         ready = undefined
         const respawn = spawn(options, scope).pipe(

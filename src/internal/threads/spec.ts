@@ -14,7 +14,7 @@ import { InvalidOptions } from "../../Errors.js"
 import type { SpawnOptions } from "./thread.js"
 
 /** A spec checked and normalized. @internal */
-export interface Validated extends SpawnOptions {
+export interface Validated<LE = never> extends SpawnOptions<LE> {
   readonly schema: Schema.Schema<any, any, never>
 }
 
@@ -71,7 +71,7 @@ const fileUrl = (file: unknown): Either.Either<URL, InvalidOptions> => {
 }
 
 /** @internal */
-export const validate = (spec: unknown): Either.Either<Validated, InvalidOptions> =>
+export const validate = <LE>(spec: unknown): Either.Either<Validated<LE>, InvalidOptions> =>
   Either.gen(function*() {
     if (typeof spec !== "object" || spec === null) return yield* invalid("the spec", "an object", spec)
     const fields = spec as Record<string, unknown>
@@ -81,6 +81,9 @@ export const validate = (spec: unknown): Either.Either<Validated, InvalidOptions
     }
     const grace = yield* duration("grace", fields.grace, "1 second", false)
     const startTimeout = yield* duration("startTimeout", fields.startTimeout, "30 seconds", true)
+    if (fields.layerError !== undefined && !Schema.isSchema(fields.layerError)) {
+      return yield* invalid("layerError", "a Schema (of the thread-side layer's typed failure)", fields.layerError)
+    }
     const workerOptions = fields.workerOptions
     if (workerOptions !== undefined && (typeof workerOptions !== "object" || workerOptions === null)) {
       return yield* invalid("workerOptions", "an object (Worker options)", workerOptions)
@@ -95,6 +98,7 @@ export const validate = (spec: unknown): Either.Either<Validated, InvalidOptions
       schema: fields.schema as Schema.Schema<any, any, never>,
       grace,
       startTimeout,
-      workerOptions: workerOptions as Validated["workerOptions"]
+      workerOptions: workerOptions as Validated["workerOptions"],
+      layerError: fields.layerError as Schema.Schema<LE, any> | undefined
     }
   })
