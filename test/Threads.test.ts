@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -273,35 +273,123 @@ describe("Threads: under a supervisor", () => {
 })
 
 describe("examples/checksums.ts", () => {
-  it.live("prints what sha256sum prints", () =>
-    Effect.gen(function*() {
+  const files: Record<string, string | Uint8Array> = {
+    "a.txt": "hello\n",
+    "empty": "",
+    "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
+    "with space.md": "# title\n",
+    // hashed too: a directory given is hashed whole
+    "node_modules/m/index.js": "export {}\n",
+    ".git/HEAD": "ref: refs/heads/main\n",
+    "packages/x/dist/out.js": "1\n"
+  }
+  const makeTree = Effect.acquireRelease(
+    Effect.sync(() => {
       const dir = mkdtempSync(join(tmpdir(), "checksums-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const files: Record<string, string | Uint8Array> = {
-        "a.txt": "hello\n",
-        "empty": "",
-        "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
-        "with space.md": "# title\n"
-      }
       for (const [name, content] of Object.entries(files)) {
         mkdirSync(join(dir, name, ".."), { recursive: true })
         writeFileSync(join(dir, name), content)
       }
-      const expected = Object.keys(files).sort().map((name) =>
-        `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`
-      ).join("")
-      const sha256sum = yield* run("sha256sum", Object.keys(files).sort(), dir)
-      expect(sha256sum).toBe(expected)
-      const output = yield* run(
-        process.execPath,
-        ["--import", "tsx", fileURLToPath(new URL("../examples/checksums.ts", import.meta.url)), "--threads", "2", dir],
-        process.cwd()
-      )
-      expect(output).toBe(sha256sum)
-    }).pipe(Effect.scoped))
+      return dir
+    }),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  const sha256sum = (names: ReadonlyArray<string>) =>
+    names.map((name) => `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`).join("")
+  const sorted = Object.keys(files).sort()
+
+  it.live(
+    "prints what sha256sum prints, for the whole directory; --skip leaves names out",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* makeTree
+        expect(yield* run("sha256sum", sorted, dir)).toBe(sha256sum(sorted))
+        const [whole, skipped] = yield* Effect.all([
+          demo([dir, "--threads", "2", "--progress"]),
+          demo([dir, "--threads", "1", "--skip", "node_modules,.git,dist"])
+        ], { concurrency: "unbounded" })
+        expect(whole.code).toBe(0)
+        expect(whole.stdout).toBe(sha256sum(sorted))
+        expect(whole.stderr).toContain(`scanning: `)
+        expect(whole.stderr).toContain(`/${sorted.length} files`) // the hashing bar
+        expect(whole.stderr).toMatch(
+          new RegExp(`hashed ${sorted.length} of ${sorted.length} files .* on 2 threads, 0 failed`)
+        )
+        const kept = sorted.filter((name) => !/(^|\/)(node_modules|\.git|dist)\//.test(name))
+        expect(skipped.stdout).toBe(sha256sum(kept))
+        expect(skipped.stderr).toMatch(
+          new RegExp(`hashed ${kept.length} of ${kept.length} files .* on 1 thread, 0 failed\n$`)
+        )
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "bad arguments print the usage; a missing directory is reported before any thread starts",
+    () =>
+      Effect.gen(function*() {
+        const missing = join(tmpdir(), "checksums-no-such-directory")
+        const [badThreads, unknown, absent] = yield* Effect.all([
+          demo(["--threads", "abc"]),
+          demo(["--fast"]),
+          demo([missing])
+        ], { concurrency: "unbounded" })
+        const usage = "usage: checksums [dir] [--threads n] [--skip name,...] [--progress]\n"
+        expect(badThreads).toEqual({
+          code: 2,
+          stdout: "",
+          stderr: `checksums: --threads must be an integer >= 1, got "abc"\n${usage}`
+        })
+        expect(unknown).toEqual({ code: 2, stdout: "", stderr: `checksums: unknown option --fast\n${usage}` })
+        // nothing else is printed: no scan, no thread, no summary
+        expect(absent).toEqual({ code: 1, stdout: "", stderr: `checksums: ${missing}: no such directory\n` })
+      }),
+    60_000
+  )
+
+  it.live("SIGTERM exits 143 and SIGINT 130, after printing the partial summary", () =>
+    Effect.gen(function*() {
+      const dir = yield* makeTree
+      // the signal lands while hashing: the bar is drawn from the moment the threads start
+      const [term, int] = yield* Effect.all([
+        demo([dir, "--progress"], { signal: "SIGTERM", after: "files " }),
+        demo([dir, "--progress"], { signal: "SIGINT", after: "files " })
+      ], { concurrency: "unbounded" })
+      expect(term.code).toBe(143)
+      expect(term.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+      expect(int.code).toBe(130)
+      expect(int.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+    }).pipe(Effect.scoped), 60_000)
 })
 
 const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
   Effect.async<string, Error>((resume) => {
     execFile(command, args, { cwd }, (error, stdout) => resume(error ? Effect.fail(error) : Effect.succeed(stdout)))
+  })
+
+/**
+ * Runs the demo in a child process (bounded: killed after 40 s); with `signal`, sends it once
+ * stderr shows `after`. Resolves with the exit code and both outputs.
+ */
+const demo = (args: ReadonlyArray<string>, kill?: { readonly signal: NodeJS.Signals; readonly after: string }) =>
+  Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+    const entry = fileURLToPath(new URL("../examples/checksums.ts", import.meta.url))
+    const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let signalled = false
+    const limit = setTimeout(() => child.kill("SIGKILL"), 40_000)
+    child.stdout.on("data", (data) => stdout += data)
+    child.stderr.on("data", (data) => {
+      stderr += data
+      if (kill !== undefined && !signalled && stderr.includes(kill.after)) {
+        signalled = true
+        child.kill(kill.signal)
+      }
+    })
+    child.on("close", (code) => {
+      clearTimeout(limit)
+      resume(Effect.succeed({ code, stdout, stderr }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
   })
