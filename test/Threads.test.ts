@@ -126,7 +126,8 @@ describe("Threads: one thread", () => {
               starts++
               return failing.resource
             }),
-            restart: Restart.policy({ maxRestarts: 2 })
+            // starts slower than the intensity window (a loaded machine) are caught as futile
+            restart: Restart.policy({ maxRestarts: 2, maxFutileRestarts: 2 })
           })
           yield* supervisor.submit(new Echo({ n: 1 }))
           return yield* Effect.flip(supervisor.awaitIdle)
@@ -144,9 +145,9 @@ describe("Threads: one thread", () => {
       expect(failed[4]).toBeInstanceOf(Threads.ThreadStartFailed)
       expect(failed[4].message).toContain("ModelMissing")
       expect(failed[5]).toBeInstanceOf(Errors.Escalated)
-      expect(starts).toBe(3) // the first start and maxRestarts restarts
-      expect(elapsed).toBeLessThan(20_000)
-    }))
+      expect(starts).toBe(3) // the first start and 2 restarts
+      expect(elapsed).toBeLessThan(60_000) // a few thread starts, however loaded the machine
+    }), 90_000)
 })
 
 describe("Threads: a bad spec", () => {
