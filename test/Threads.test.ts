@@ -93,61 +93,65 @@ describe("Threads: one thread", () => {
       expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 3, interrupted: 1 })
     })))
 
-  it.live("a thread that cannot start fails each start (bounded by startTimeout); a supervisor escalates", () =>
-    Effect.gen(function*() {
-      const failing = Threads.offload({
-        ...spec,
-        file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
-      })
-      const neverReady: Threads.Spec<Request> = {
-        ...spec,
-        file: new URL("./fixtures/threads/never-ready.ts", import.meta.url),
-        startTimeout: "300 millis"
-      }
-      const typedLayerError = { ...spec, file: new URL("./fixtures/threads/typed-layer-error.ts", import.meta.url) }
-      let starts = 0
-      const [failed, elapsed] = yield* timed(Effect.all([
-        Effect.flip(Effect.scoped(failing.resource)),
-        Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
-        Effect.flip(Effect.scoped(Threads.resource(neverReady))),
-        // a typed layer failure: rebuilt as its class with `layerError`, text without it
-        Effect.scoped(Threads.resource({ ...typedLayerError, layerError: ModelMissing })).pipe(
-          Effect.as("started"),
-          Effect.catchTag("ModelMissing", (error) => Effect.succeed(error))
-        ),
-        Effect.flip(Effect.scoped(Threads.resource(typedLayerError))),
-        // the layer always fails: each acquisition is one start that fails; the thread layer
-        // never retries on its own, so the restart policy sees every one and escalates
-        Effect.scoped(Effect.gen(function*() {
-          const supervisor = yield* Supervisor.make({
-            workers: 1,
-            handler: failing.handler,
-            resource: Effect.suspend(() => {
-              starts++
-              return failing.resource
-            }),
-            // starts slower than the intensity window (a loaded machine) are caught as futile
-            restart: Restart.policy({ maxRestarts: 2, maxFutileRestarts: 2 })
-          })
-          yield* supervisor.submit(new Echo({ n: 1 }))
-          return yield* Effect.flip(supervisor.awaitIdle)
-        }))
-      ], { concurrency: "unbounded" }))
-      expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[0]).toBeInstanceOf(Errors.ThreadStartFailed)
-      expect(failed[0].message).toContain("the model file is missing")
-      expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[1].message).toContain("missing.js")
-      expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[2].message).toContain("not ready within 300ms")
-      expect(failed[3]).toBeInstanceOf(ModelMissing)
-      expect(failed[3]).toEqual(new ModelMissing({ path: "/models/m.bin" }))
-      expect(failed[4]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[4].message).toContain("ModelMissing")
-      expect(failed[5]).toBeInstanceOf(Errors.Escalated)
-      expect(starts).toBe(3) // the first start and 2 restarts
-      expect(elapsed).toBeLessThan(60_000) // a few thread starts, however loaded the machine
-    }), 90_000)
+  it.live(
+    "a thread that cannot start fails each start (bounded by startTimeout); a supervisor escalates",
+    () =>
+      Effect.gen(function*() {
+        const failing = Threads.offload({
+          ...spec,
+          file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
+        })
+        const neverReady: Threads.Spec<Request> = {
+          ...spec,
+          file: new URL("./fixtures/threads/never-ready.ts", import.meta.url),
+          startTimeout: "300 millis"
+        }
+        const typedLayerError = { ...spec, file: new URL("./fixtures/threads/typed-layer-error.ts", import.meta.url) }
+        let starts = 0
+        const [failed, elapsed] = yield* timed(Effect.all([
+          Effect.flip(Effect.scoped(failing.resource)),
+          Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
+          Effect.flip(Effect.scoped(Threads.resource(neverReady))),
+          // a typed layer failure: rebuilt as its class with `layerError`, text without it
+          Effect.scoped(Threads.resource({ ...typedLayerError, layerError: ModelMissing })).pipe(
+            Effect.as("started"),
+            Effect.catchTag("ModelMissing", (error) => Effect.succeed(error))
+          ),
+          Effect.flip(Effect.scoped(Threads.resource(typedLayerError))),
+          // the layer always fails: each acquisition is one start that fails; the thread layer
+          // never retries on its own, so the restart policy sees every one and escalates
+          Effect.scoped(Effect.gen(function*() {
+            const supervisor = yield* Supervisor.make({
+              workers: 1,
+              handler: failing.handler,
+              resource: Effect.suspend(() => {
+                starts++
+                return failing.resource
+              }),
+              // starts slower than the intensity window (a loaded machine) are caught as futile
+              restart: Restart.policy({ maxRestarts: 2, maxFutileRestarts: 2 })
+            })
+            yield* supervisor.submit(new Echo({ n: 1 }))
+            return yield* Effect.flip(supervisor.awaitIdle)
+          }))
+        ], { concurrency: "unbounded" }))
+        expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[0]).toBeInstanceOf(Errors.ThreadStartFailed)
+        expect(failed[0].message).toContain("the model file is missing")
+        expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[1].message).toContain("missing.js")
+        expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[2].message).toContain("not ready within 300ms")
+        expect(failed[3]).toBeInstanceOf(ModelMissing)
+        expect(failed[3]).toEqual(new ModelMissing({ path: "/models/m.bin" }))
+        expect(failed[4]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[4].message).toContain("ModelMissing")
+        expect(failed[5]).toBeInstanceOf(Errors.Escalated)
+        expect(starts).toBe(3) // the first start and 2 restarts
+        expect(elapsed).toBeLessThan(60_000) // a few thread starts, however loaded the machine
+      }),
+    90_000
+  )
 })
 
 describe("Threads: a bad spec", () => {
