@@ -24,7 +24,7 @@ import { readdir, stat } from "node:fs/promises"
 import * as os from "node:os"
 import { join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
-import { HashFile } from "./checksums/requests.js"
+import { HashFiles } from "./checksums/requests.js"
 
 const USAGE = "usage: checksums [dir] [--threads n] [--skip name,...] [--progress]"
 
@@ -109,10 +109,33 @@ const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-/** The hashes so far, by path; bytes hashed. */
+/** The hashes so far, by path; bytes hashed; files that could not be read. */
 interface State {
   readonly hashes: Map<string, string>
+  readonly unreadable: Array<string>
   bytes: number
+}
+
+/**
+ * Files go to the threads in chunks (one message each, see checksums/worker.ts): up to 64
+ * files or 16 MB, and small enough that there are several chunks per thread to share out.
+ */
+const chunksOf = (files: Found["files"], threads: number): Array<HashFiles> => {
+  const maxFiles = Math.max(1, Math.min(64, Math.ceil(files.length / (threads * 8))))
+  const chunks: Array<HashFiles> = []
+  let paths: Array<string> = []
+  let bytes = 0
+  for (const file of files) {
+    if (paths.length === maxFiles || (paths.length > 0 && bytes + file.size > 16e6)) {
+      chunks.push(new HashFiles({ paths }))
+      paths = []
+      bytes = 0
+    }
+    paths.push(file.path)
+    bytes += file.size
+  }
+  if (paths.length > 0) chunks.push(new HashFiles({ paths }))
+  return chunks
 }
 
 const program = (args: Args) =>
@@ -129,24 +152,31 @@ const program = (args: Args) =>
     const workers = Math.max(1, Math.min(threads, files.length))
     const supervisor = yield* Supervisor.make({
       workers,
-      ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFile }),
-      initial: { hashes: new Map(), bytes: 0 } as State,
-      combine: (state: State, result, task) => {
-        state.hashes.set(task.path, result.hex)
-        state.bytes += result.bytes
+      ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFiles }),
+      initial: { hashes: new Map(), unreadable: [], bytes: 0 } as State,
+      combine: (state: State, results) => {
+        for (const result of results) {
+          if (result._tag === "Hashed") {
+            state.hashes.set(result.path, result.hex)
+            state.bytes += result.bytes
+          } else {
+            state.unreadable.push(`${relative(root, result.path)}: ${result.message}`)
+          }
+        }
         return state
       }
     })
 
-    const report = (interrupted: boolean) =>
+    /** Prints the hashes and the summary; `failedChunks`: chunks whose thread failed them. */
+    const report = (interrupted: boolean, failedChunks: ReadonlyArray<HashFiles>) =>
       Effect.gen(function*() {
         const state = yield* supervisor.state
-        const stats = yield* supervisor.stats
         const lines = Array.from(state.hashes, ([path, hex]) => [relative(root, path).split(sep).join("/"), hex])
           .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
         yield* Effect.sync(() => process.stdout.write(lines.map(([path, hex]) => `${hex}  ${path}\n`).join("")))
-        for (const problem of unreadable) yield* Console.error(`unreadable: ${problem}`)
-        const failed = stats.failed + stats.defects + unreadable.length
+        for (const problem of [...unreadable, ...state.unreadable]) yield* Console.error(`unreadable: ${problem}`)
+        const failedFiles = failedChunks.reduce((sum, chunk) => sum + chunk.paths.length, 0)
+        const failed = failedFiles + unreadable.length + state.unreadable.length
         yield* Console.error(
           `${interrupted ? "interrupted: " : ""}hashed ${state.hashes.size} of ${files.length} files ` +
             `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${workers} ` +
@@ -158,8 +188,7 @@ const program = (args: Args) =>
     const hashing = Date.now()
     const bar = Effect.gen(function*() {
       const state = yield* supervisor.state
-      const stats = yield* supervisor.stats
-      const done = stats.succeeded + stats.failed + stats.defects
+      const done = state.hashes.size + state.unreadable.length
       const elapsed = (Date.now() - hashing) / 1000
       const rate = state.bytes / Math.max(elapsed, 0.001)
       const eta = rate > 0 ? (totalBytes - state.bytes) / rate : 0
@@ -174,13 +203,14 @@ const program = (args: Args) =>
     const summary = yield* withProgress(
       showProgress,
       bar,
-      Effect.zipRight(supervisor.submitAll(files.map((file) => new HashFile({ path: file.path }))), supervisor.shutdown)
-    ).pipe(Effect.onInterrupt(() => report(true)))
+      Effect.zipRight(supervisor.submitAll(chunksOf(files, workers)), supervisor.shutdown)
+    ).pipe(Effect.onInterrupt(() => report(true, [])))
+    // a chunk fails as a whole only when its thread does (crashed, or the request was refused)
     for (const failure of summary.failures) {
       const reason = failure._tag === "Failure" ? String(failure.error.message) : String(failure.defect)
-      yield* Console.error(`failed: ${relative(root, failure.task.path)}: ${reason}`)
+      for (const path of failure.task.paths) yield* Console.error(`failed: ${relative(root, path)}: ${reason}`)
     }
-    const failed = yield* report(false)
+    const failed = yield* report(false, summary.failures.map((failure) => failure.task))
     if (failed > 0) yield* Effect.sync(() => process.exitCode = 1)
   })
 
