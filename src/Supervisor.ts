@@ -371,10 +371,13 @@ export const run = <T, A, E = never, R = never, S = void, Res = void>(
 ): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>> =>
   Effect.scoped(
     // a batch keeps every failure and dropped task in its Summary
-    Effect.flatMap(make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }), (supervisor) =>
-      Effect.zipRight(
-        // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
-        Effect.ignore(supervisor.submitAll(items)),
-        supervisor.shutdown
-      ))
+    Effect.flatMap(
+      make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }),
+      (supervisor) =>
+        Effect.zipRight(
+          // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
+          Effect.ignore(supervisor.submitAll(items)),
+          supervisor.shutdown
+        )
+    )
   ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>>
