@@ -174,12 +174,12 @@ describe("Threads: a bad spec", () => {
         const error = yield* Effect.flip(Effect.scoped(offloaded.resource))
         expect(error).toEqual(new Errors.InvalidOptions({ message: `Threads spec: ${message}` }))
       }
-      // under a supervisor each acquisition fails at once; the restart policy escalates with it
+      // under a supervisor the first acquisition fails, and invalid options escalate at once
       const escalated = yield* Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
         workers: 1,
-        ...Threads.offload({ ...spec, grace: "abc" as Duration.DurationInput }),
-        restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 1, within: "1 minute" })
+        ...Threads.offload({ ...spec, grace: "abc" as Duration.DurationInput })
       }))
+      expect((escalated as Errors.Escalated).restarts).toBe(1)
       expect(escalated).toBeInstanceOf(Errors.Escalated)
       expect(Array.from(Cause.failures((escalated as Errors.Escalated).cause))).toEqual([
         new Errors.InvalidOptions({ message: `Threads spec: grace must be ${duration(">= 0")}, got "abc"` })
