@@ -1,0 +1,33 @@
+/** Queue entries for the queue tests, made the way admission makes them. */
+import { DONE, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
+
+/** A task object (not a primitive) so tests can tell, with a `WeakRef`, whether a queue still holds it. */
+export interface Task {
+  readonly id: number
+}
+
+export const entryMaker = () => {
+  let seq = 0
+  return (key = "", priority = 0): Entry<Task> => {
+    const id = seq++
+    return {
+      task: { id },
+      state: QUEUED,
+      started: false,
+      enqueuedAt: 0,
+      key,
+      priority,
+      seq: id,
+      settle: undefined,
+      handle: undefined
+    }
+  }
+}
+
+/** What the ledger does before a queue hears of a cancel or an end: the entry has its outcome. */
+export const markDone = (entry: Entry<Task>): void => {
+  entry.state = DONE
+}
+
+export const ids = (entries: ReadonlyArray<Entry<Task>> | undefined): Array<number> | undefined =>
+  entries?.map((entry) => entry.task.id)
