@@ -159,7 +159,10 @@ describe("fifo queue", () => {
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     { weight: 6, arbitrary: fc.constant({ op: "push" as const }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant("take" as const), max: fc.integer({ min: 1, max: 6 }) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant("handBack" as const), count: fc.integer({ min: 1, max: 4 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ op: fc.constant("handBack" as const), count: fc.integer({ min: 1, max: 4 }) })
+    },
     { weight: 3, arbitrary: fc.record({ op: fc.constant("cancelWaiting" as const), pick: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("cancelClaimed" as const), pick: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant("finish" as const), pick: fc.nat() }) },
