@@ -212,6 +212,9 @@ describe("keyed queue", () => {
    * neither paused nor at its perKey limit; that key and the ones skipped on the way move
    * behind the rest (round-robin); a key that gets its first waiting entry joins at the back.
    */
+  const firstToRun = (a: Entry<Task>, b: Entry<Task>): Entry<Task> =>
+    b.priority > a.priority || (b.priority === a.priority && b.seq < a.seq) ? b : a
+
   class Reference {
     rotation: Array<string> = []
     readonly waiting = new Map<string, Array<Entry<Task>>>()
@@ -254,10 +257,7 @@ describe("keyed queue", () => {
       if (index < 0) return undefined
       const key = this.rotation[index]!
       const entries = this.waiting.get(key)!
-      const best = entries.reduce((
-        a,
-        b
-      ) => (b.priority > a.priority || (b.priority === a.priority && b.seq < a.seq) ? b : a))
+      const best = entries.reduce(firstToRun)
       entries.splice(entries.indexOf(best), 1)
       this.active.set(key, (this.active.get(key) ?? 0) + 1)
       const rest = [...this.rotation.slice(index + 1), ...this.rotation.slice(0, index)]
