@@ -31,3 +31,15 @@ export const markDone = (entry: Entry<Task>): void => {
 
 export const ids = (entries: ReadonlyArray<Entry<Task>> | undefined): Array<number> | undefined =>
   entries?.map((entry) => entry.task.id)
+
+/**
+ * Runs `step` `count` times and returns weak references to the tasks it tracks. The loop runs
+ * in this function's own frame on purpose: a suspended async test body keeps the loop's last
+ * locals alive, which would make one entry look retained by the queue.
+ */
+export const tracking = (count: number, step: (i: number, track: (entry: Entry<Task>) => void) => void) => {
+  const refs: Array<WeakRef<Task>> = []
+  const track = (entry: Entry<Task>) => refs.push(new WeakRef(entry.task))
+  for (let i = 0; i < count; i++) step(i, track)
+  return refs
+}

@@ -3,7 +3,7 @@ import { FastCheck as fc } from "effect"
 import * as Fifo from "../../../src/internal/queue/fifo.js"
 import { CLAIMED, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
 import { stillReachable } from "../../fixtures/gc.js"
-import { entryMaker, ids, markDone, type Task } from "./entries.js"
+import { entryMaker, ids, markDone, type Task, tracking } from "./entries.js"
 
 describe("fifo queue", () => {
   it("claims in submission order, in chunks of at most max, and marks them CLAIMED", () => {
@@ -91,14 +91,13 @@ describe("fifo queue", () => {
     it("endless push + cancel keeps at most 32 cancelled entries reachable", async () => {
       const make = entryMaker()
       const queue = Fifo.make<Task>(64)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 20_000; i++) {
+      const refs = tracking(20_000, (_, track) => {
         const entry = make()
-        refs.push(new WeakRef(entry.task))
+        track(entry)
         queue.push(entry)
         markDone(entry)
         queue.cancel(entry)
-      }
+      })
       expect(queue.size).toBe(0)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(32)
     })
@@ -108,14 +107,13 @@ describe("fifo queue", () => {
       const queue = Fifo.make<Task>(64)
       const live = Array.from({ length: 100 }, () => make())
       for (const entry of live) queue.push(entry)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 20_000; i++) {
+      const refs = tracking(20_000, (_, track) => {
         const entry = make()
-        refs.push(new WeakRef(entry.task))
+        track(entry)
         queue.push(entry)
         markDone(entry)
         queue.cancel(entry)
-      }
+      })
       expect(queue.size).toBe(100)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(100)
       expect(ids(queue.take(200))).toEqual(ids(live))
@@ -124,18 +122,16 @@ describe("fifo queue", () => {
     it("a producer that stays ahead of the takes never keeps taken entries reachable", async () => {
       const make = entryMaker()
       const queue = Fifo.make<Task>(64)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 20_000; i++) {
-        const pushed = [make(), make()]
-        for (const entry of pushed) {
-          refs.push(new WeakRef(entry.task))
+      const refs = tracking(20_000, (_, track) => {
+        for (const entry of [make(), make()]) {
+          track(entry)
           queue.push(entry)
         }
         for (const entry of queue.take(1)!) {
           markDone(entry)
           queue.finished(entry)
         }
-      }
+      })
       expect(queue.size).toBe(20_000)
       // the taken half is gone; only the waiting half stays
       expect(await stillReachable(refs)).toBe(20_000)

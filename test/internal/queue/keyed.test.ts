@@ -3,7 +3,7 @@ import { FastCheck as fc } from "effect"
 import * as Keyed from "../../../src/internal/queue/keyed.js"
 import { CLAIMED, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
 import { heapAfterGc, stillReachable } from "../../fixtures/gc.js"
-import { entryMaker, ids, markDone, type Task } from "./entries.js"
+import { entryMaker, ids, markDone, type Task, tracking } from "./entries.js"
 
 /** Takes until nothing is ready, finishing each entry at once; returns the keys in claim order. */
 const serveAll = (queue: ReturnType<typeof Keyed.make<Task>>): Array<string> => {
@@ -133,14 +133,13 @@ describe("keyed queue", () => {
     it("endless push + cancel on one key keeps at most 32 cancelled entries reachable", async () => {
       const make = entryMaker()
       const queue = Keyed.make<Task>(Infinity)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 20_000; i++) {
+      const refs = tracking(20_000, (i, track) => {
         const entry = make("a", i % 3)
-        refs.push(new WeakRef(entry.task))
+        track(entry)
         queue.push(entry)
         markDone(entry)
         queue.cancel(entry)
-      }
+      })
       expect(queue.size).toBe(0)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(32)
     })
@@ -150,14 +149,13 @@ describe("keyed queue", () => {
       const queue = Keyed.make<Task>(Infinity)
       const busy = make("busy")
       queue.push(busy)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 20_000; i++) {
+      const refs = tracking(20_000, (i, track) => {
         const entry = make(`tenant-${i}`)
-        refs.push(new WeakRef(entry.task))
+        track(entry)
         queue.push(entry)
         markDone(entry)
         queue.cancel(entry)
-      }
+      })
       expect(queue.size).toBe(1)
       expect(await stillReachable(refs)).toBe(0)
       // and the round-robin has nothing else to visit
@@ -168,13 +166,12 @@ describe("keyed queue", () => {
     it("\"sliding\" evictions with a new key each time keep only the waiting entries reachable", async () => {
       const make = entryMaker()
       const queue = Keyed.make<Task>(Infinity)
-      const refs: Array<WeakRef<Task>> = []
-      for (let i = 0; i < 5_000; i++) {
+      const refs = tracking(5_000, (i, track) => {
         const entry = make(`tenant-${i}`)
-        refs.push(new WeakRef(entry.task))
+        track(entry)
         if (queue.size >= 4) markDone(queue.evictOldest()!)
         queue.push(entry)
-      }
+      })
       expect(queue.size).toBe(4)
       expect(await stillReachable(refs)).toBe(4)
     })
@@ -295,6 +292,9 @@ describe("keyed queue", () => {
     | { readonly op: "resumeKey"; readonly key: string }
     | { readonly op: "resumeAllKeys" }
 
+  const push = (key: string): Op => ({ op: "push", key, priority: 0 })
+  const take: Op = { op: "take" }
+
   const keyArb = fc.constantFrom(...keys)
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     {
@@ -407,7 +407,15 @@ describe("keyed queue", () => {
           expect(ids(queue.drain())).toEqual(ids(model.drain()))
         }
       ),
-      { numRuns: 400 }
+      {
+        numRuns: 1000,
+        examples: [
+          // a key that joins goes behind the keys already waiting (here b's second entry)
+          [[push("b"), push("b"), take, push("a"), take], 3],
+          // a cancel that empties its key takes the key out of the rotation at once
+          [[push("a"), { op: "cancelWaiting", pick: 0 }, push("c"), push("a"), take], 1]
+        ]
+      }
     )
   })
 })
