@@ -237,9 +237,9 @@ export interface Supervisor<T, A, E = never, S = void> {
  * object per task, the fold applied once per chunk of up to 64 tasks); `execute` ~3.5 µs
  * (the caller waits: two trips through the scheduler per task).
  *
- * Gotchas: the handler's `R` is captured when the supervisor is made. `state` and the
- * `outcomes` stream are updated once per chunk, so `awaitIdle` (or `shutdown`) is the point
- * where they are exact.
+ * Gotchas: the handler's `R` is captured when the supervisor is made. `state` is updated once
+ * per chunk, so `awaitIdle` (or `shutdown`) is the point where it is exact; `outcomes`
+ * subscribers see each outcome as it is recorded.
  *
  * @example
  * ```ts
@@ -371,10 +371,13 @@ export const run = <T, A, E = never, R = never, S = void, Res = void>(
 ): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>> =>
   Effect.scoped(
     // a batch keeps every failure and dropped task in its Summary
-    Effect.flatMap(make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }), (supervisor) =>
-      Effect.zipRight(
-        // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
-        Effect.ignore(supervisor.submitAll(items)),
-        supervisor.shutdown
-      ))
+    Effect.flatMap(
+      make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }),
+      (supervisor) =>
+        Effect.zipRight(
+          // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
+          Effect.ignore(supervisor.submitAll(items)),
+          supervisor.shutdown
+        )
+    )
   ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>>

@@ -11,11 +11,11 @@
  *
  * @internal
  */
+import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import type * as Cause from "effect/Cause"
 import { SupervisorClosed, TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type * as Supervisor from "../Supervisor.js"
@@ -30,8 +30,8 @@ export interface AdmissionOptions<T> {
   readonly key: ((task: T) => string) | undefined
   readonly priority: ((task: T) => number) | undefined
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
-  /** an entry was pushed: wake a worker */
-  readonly pushed: () => void
+  /** an entry was pushed or cancelled: wake a worker */
+  readonly changed: () => void
 }
 
 type AnyOutcome = Outcome.Outcome<any, any, any>
@@ -74,7 +74,7 @@ export class Admission<T, A, E, S> {
     this.ledger.accept()
     this.notStarted++
     this.queue.push(entry)
-    this.options.pushed()
+    this.options.changed()
   }
 
   /** A task started or was cancelled before it started: its slot is free again. */
@@ -204,6 +204,7 @@ export class Admission<T, A, E, S> {
     this.ledger.record(entry, Outcome.interrupted(entry.task))
     if (state === QUEUED) this.queue.cancel(entry)
     this.release()
+    this.options.changed()
     return true
   }
 

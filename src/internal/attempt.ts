@@ -31,14 +31,14 @@ export interface Runner {
 /** @internal */
 export type Attempt<T, A, E, R, Res> = (entry: Entry<T>, resource: Res, runner: Runner) => Effect.Effect<
   A,
-  E | TaskTimeout,
+  E | TaskTimeout<T>,
   R
 >
 
 /** @internal */
 export interface AttemptOptions<T, A, E, R, Res> {
   readonly handler: (task: T, resource: Res) => Effect.Effect<A, E, R>
-  readonly retry: Schedule.Schedule<unknown, E | TaskTimeout, never> | undefined
+  readonly retry: Schedule.Schedule<unknown, E | TaskTimeout<T>, never> | undefined
   readonly timeout: Duration.Duration | undefined
   readonly limiter: RateLimiter.RateLimiter | undefined
   /** the span name (`<name>.task`), or undefined for no span */
@@ -52,7 +52,7 @@ export const make = <T, A, E, R, Res>(
   counts: Counts
 ): Attempt<T, A, E, R, Res> => {
   const { describe, handler, limiter, retry, span, timeout } = options
-  let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout, R> =>
+  let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> =>
     Effect.suspend(() => {
       entry.started = true
       return handler(entry.task, resource)

@@ -50,6 +50,7 @@ export class AttemptScope implements Scope.Scope {
   }
 
   pipe() {
+    // eslint-disable-next-line prefer-rest-params -- the Pipeable convention effect itself uses
     return pipeArguments(this, arguments)
   }
 }

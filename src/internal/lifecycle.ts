@@ -53,7 +53,12 @@ export class Lifecycle<S> {
       return "started"
     }
     if (phase._tag === "Draining" && phase.graceful && !graceful) {
-      this.phase = { _tag: "Draining", graceful: false, escalation: escalation ?? phase.escalation, waiters: phase.waiters }
+      this.phase = {
+        _tag: "Draining",
+        graceful: false,
+        escalation: escalation ?? phase.escalation,
+        waiters: phase.waiters
+      }
       return "hardened"
     }
     return undefined

@@ -82,7 +82,7 @@ export const make = <T, A, E, R, S, Res>(
       key: options.key,
       priority: options.priority,
       clock,
-      pushed: () => workers!.signal()
+      changed: () => workers!.signal()
     })
     const attempt = Attempt.make<T, A, E, R, Res>({
       handler: options.handler,
@@ -101,7 +101,6 @@ export const make = <T, A, E, R, S, Res>(
       attempt,
       resource: (options.resource ?? Effect.void) as Effect.Effect<Res, unknown, R | Scope.Scope>,
       context,
-      background,
       clock,
       released: () => admission!.release(),
       escalate: (escalated) => halt(false, escalated),
@@ -244,6 +243,10 @@ const closeWith = (
   if (drain === undefined) return Effect.zipRight(halt(false), awaitStop)
   return Effect.zipRight(
     halt(true),
-    Effect.catchTag(Effect.timeout(Effect.interruptible(awaitStop), drain), "TimeoutException", () => Effect.zipRight(halt(false), awaitStop))
+    Effect.catchTag(
+      Effect.timeout(Effect.interruptible(awaitStop), drain),
+      "TimeoutException",
+      () => Effect.zipRight(halt(false), awaitStop)
+    )
   )
 }

@@ -23,7 +23,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import { type Escalated, type TaskTimeout, WorkerCrashed } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
@@ -72,7 +71,6 @@ export interface Environment<T, A, E, R, S, Res> {
   readonly attempt: Attempt<T, A, E, R, Res>
   readonly resource: Effect.Effect<Res, unknown, R | Scope.Scope>
   readonly context: Context.Context<R>
-  readonly background: FiberSet.FiberSet
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   /** a claimed entry started (or was dropped from a chunk): its capacity slot is free */
   readonly released: () => void
@@ -127,7 +125,7 @@ export class Workers<T, A, E, R, S, Res> {
     wake?.()
   }
 
-  /** Forks one more worker into the supervisor's fiber set. O(1). */
+  /** Forks one more worker. O(1). */
   readonly spawn: Effect.Effect<void> = Effect.suspend(() => {
     const slot: Slot<T> = {
       id: this.nextId++,
@@ -147,8 +145,10 @@ export class Workers<T, A, E, R, S, Res> {
     }
     this.slots.add(slot)
     return Effect.map(
-      // interruptible explicitly: the supervisor is built under `uninterruptible`, which forks inherit
-      FiberSet.run(this.env.background, Effect.interruptible(Effect.provide(this.incarnations(slot), this.env.context))),
+      // A daemon tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
+      // FiberSet entry per worker). Interruptible explicitly: the supervisor is built under
+      // `uninterruptible`, which forks inherit.
+      Effect.forkDaemon(Effect.interruptible(Effect.provide(this.incarnations(slot), this.env.context))),
       (fiber) => {
         this.fibers.add(fiber)
         fiber.addObserver(() => {
@@ -309,7 +309,11 @@ export class Workers<T, A, E, R, S, Res> {
       const chunk = this.paused ? undefined : queue.take(this.chunkSize()) ?? this.steal(slot)
       if (chunk === undefined || chunk.length === 0) {
         // draining and nothing left that any worker could take: this worker is done
-        if (!lifecycle.isOpen && queue.size === 0 && this.holders.size === 0) return Effect.succeed(Stop.Done)
+        if (!lifecycle.isOpen && queue.size === 0 && this.holders.size === 0) {
+          // the others may be parked behind a key limit that no longer matters: they are done too
+          this.broadcast()
+          return Effect.succeed(Stop.Done)
+        }
         return Effect.flatMap(this.park(slot, seen), next)
       }
       slot.chunk = chunk
@@ -407,7 +411,8 @@ export class Workers<T, A, E, R, S, Res> {
       slot.active = undefined
       if (handle !== undefined) handle.fiber = undefined
       queue.finished(entry)
-      if (queue.size > 0) this.signal()
+      // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
+      if (queue.size > 0 || !this.env.lifecycle.isOpen) this.signal()
       const now = clock.unsafeCurrentTimeMillis()
       slot.now = now
       ledger.metrics.duration.unsafeUpdate(now - startedAt, [])
@@ -438,7 +443,7 @@ export class Workers<T, A, E, R, S, Res> {
   private failureOutcome(
     slot: Slot<T>,
     entry: Entry<T>,
-    cause: Cause.Cause<E | TaskTimeout>
+    cause: Cause.Cause<E | TaskTimeout<T>>
   ): Outcome.Outcome<T, A, E> {
     const failure = Cause.failureOption(cause)
     if (failure._tag === "Some") {
