@@ -1,5 +1,5 @@
 /** Queue entries for the queue tests, made the way admission makes them. */
-import { DONE, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
+import { DONE, type Entry, QUEUED, type TaskQueue } from "../../../src/internal/queue/taskQueue.js"
 
 /** A task object (not a primitive) so tests can tell, with a `WeakRef`, whether a queue still holds it. */
 export interface Task {
@@ -43,3 +43,13 @@ export const tracking = (count: number, step: (i: number, track: (entry: Entry<T
   for (let i = 0; i < count; i++) step(i, track)
   return refs
 }
+
+/** Pushes `count` entries made by `next`, each cancelled at once; weak references to their tasks. */
+export const pushAndCancel = (queue: TaskQueue<Task>, count: number, next: (i: number) => Entry<Task>) =>
+  tracking(count, (i, track) => {
+    const entry = next(i)
+    track(entry)
+    queue.push(entry)
+    markDone(entry)
+    queue.cancel(entry)
+  })

@@ -3,7 +3,7 @@ import { FastCheck as fc } from "effect"
 import * as Fifo from "../../../src/internal/queue/fifo.js"
 import { CLAIMED, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
 import { stillReachable } from "../../fixtures/gc.js"
-import { entryMaker, ids, markDone, type Task, tracking } from "./entries.js"
+import { entryMaker, ids, markDone, pushAndCancel, type Task, tracking } from "./entries.js"
 
 describe("fifo queue", () => {
   it("claims in submission order, in chunks of at most max, and marks them CLAIMED", () => {
@@ -91,13 +91,7 @@ describe("fifo queue", () => {
     it("endless push + cancel keeps at most 32 cancelled entries reachable", async () => {
       const make = entryMaker()
       const queue = Fifo.make<Task>(64)
-      const refs = tracking(20_000, (_, track) => {
-        const entry = make()
-        track(entry)
-        queue.push(entry)
-        markDone(entry)
-        queue.cancel(entry)
-      })
+      const refs = pushAndCancel(queue, 20_000, () => make())
       expect(queue.size).toBe(0)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(32)
     })
@@ -107,13 +101,7 @@ describe("fifo queue", () => {
       const queue = Fifo.make<Task>(64)
       const live = Array.from({ length: 100 }, () => make())
       for (const entry of live) queue.push(entry)
-      const refs = tracking(20_000, (_, track) => {
-        const entry = make()
-        track(entry)
-        queue.push(entry)
-        markDone(entry)
-        queue.cancel(entry)
-      })
+      const refs = pushAndCancel(queue, 20_000, () => make())
       expect(queue.size).toBe(100)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(100)
       expect(ids(queue.take(200))).toEqual(ids(live))

@@ -3,7 +3,7 @@ import { FastCheck as fc } from "effect"
 import * as Keyed from "../../../src/internal/queue/keyed.js"
 import { CLAIMED, type Entry, QUEUED } from "../../../src/internal/queue/taskQueue.js"
 import { heapAfterGc, stillReachable } from "../../fixtures/gc.js"
-import { entryMaker, ids, markDone, type Task, tracking } from "./entries.js"
+import { entryMaker, ids, markDone, pushAndCancel, type Task, tracking } from "./entries.js"
 
 /** Takes until nothing is ready, finishing each entry at once; returns the keys in claim order. */
 const serveAll = (queue: ReturnType<typeof Keyed.make<Task>>): Array<string> => {
@@ -133,13 +133,7 @@ describe("keyed queue", () => {
     it("endless push + cancel on one key keeps at most 32 cancelled entries reachable", async () => {
       const make = entryMaker()
       const queue = Keyed.make<Task>(Infinity)
-      const refs = tracking(20_000, (i, track) => {
-        const entry = make("a", i % 3)
-        track(entry)
-        queue.push(entry)
-        markDone(entry)
-        queue.cancel(entry)
-      })
+      const refs = pushAndCancel(queue, 20_000, (i) => make("a", i % 3))
       expect(queue.size).toBe(0)
       expect(await stillReachable(refs)).toBeLessThanOrEqual(32)
     })
@@ -149,13 +143,7 @@ describe("keyed queue", () => {
       const queue = Keyed.make<Task>(Infinity)
       const busy = make("busy")
       queue.push(busy)
-      const refs = tracking(20_000, (i, track) => {
-        const entry = make(`tenant-${i}`)
-        track(entry)
-        queue.push(entry)
-        markDone(entry)
-        queue.cancel(entry)
-      })
+      const refs = pushAndCancel(queue, 20_000, (i) => make(`tenant-${i}`))
       expect(queue.size).toBe(1)
       expect(await stillReachable(refs)).toBe(0)
       // and the round-robin has nothing else to visit
