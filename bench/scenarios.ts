@@ -3,6 +3,7 @@
  * scaling figures. Sizes are the issue's in full mode and small in quick mode (CI), where
  * every scenario still runs every alternative and checks its answer.
  */
+import { join } from "node:path"
 import type { Group, Mode } from "./lib/protocol.js"
 import { absolute, paired, relative, speed } from "./lib/ratios.js"
 import type { Summary } from "./lib/stats.js"
@@ -57,8 +58,7 @@ export interface Context {
   readonly oneFileDir: string
 }
 
-const k = (n: number): string =>
-  n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n)
+const k = (n: number): string => n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n)
 
 const warmFor = (n: number) => Math.min(50_000, Math.ceil(n / 10))
 
@@ -290,7 +290,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     timeoutSeconds
   }
 
-  const demoDir = quick ? `${ctx.root}/src` : "/usr/share/doc"
+  const demoDir = quick ? join(ctx.root, "src") : "/usr/share/doc"
   const demoParams = { root: ctx.root, tmp: ctx.tmp, threads: 2 }
   const demoScenario: Scenario = {
     id: "demo",
@@ -312,8 +312,11 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
       {
         label: "demo: hashing throughput after start-up ≥ 1.5× sha256sum's",
         measure: (g) =>
-          paired(g, ["demo", "sha256sum", "demo start-up (one file)"], ([demo, sha, startUp]) =>
-            sha!.ms / Math.max(demo!.ms - startUp!.ms, 1)),
+          paired(
+            g,
+            ["demo", "sha256sum", "demo start-up (one file)"],
+            ([demo, sha, startUp]) => sha!.ms / Math.max(demo!.ms - startUp!.ms, 1)
+          ),
         better: "higher",
         threshold: 1.5,
         subject: "demo"

@@ -34,7 +34,8 @@ const sourceOf = (): string => {
   try {
     const root = new URL("../..", import.meta.url)
     const git = (...args: Array<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
-    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src", "examples") === "" ? "" : "+dirty")
+    return git("rev-parse", "--short", "HEAD") +
+      (git("status", "--porcelain", "--", "src", "examples") === "" ? "" : "+dirty")
   } catch {
     return "unknown"
   }

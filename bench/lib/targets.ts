@@ -32,7 +32,7 @@ export const evaluate = (
         label: t.label,
         better: t.better,
         threshold: t.threshold,
-        unit: t.unit ?? "×"
+        unit: t.unit ?? ("×" as const)
       }
       const r = group === undefined ? undefined : t.measure(group)
       if (r === undefined) {

@@ -66,25 +66,24 @@ const supervisorRun: Runner = (n, params) =>
     }).pipe(Effect.map((summary) => summary.state))
   )
 
-const streaming = (feed: (sup: Supervisor.Supervisor<number, number, never, number>, n: number) => Effect.Effect<void>) =>
-(n: number, params: Params) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const sup = yield* Supervisor.make({
-      workers: num(params, "workers"),
-      capacity: num(params, "capacity"),
-      handler: handlerOf(params),
-      initial: 0,
-      combine: add
-    })
-    yield* feed(sup, n)
-    yield* sup.awaitIdle
-    return yield* sup.state
-  })))
+const streaming =
+  (feed: (sup: Supervisor.Supervisor<number, number, never, number>, n: number) => Effect.Effect<void>) =>
+  (n: number, params: Params) =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: num(params, "workers"),
+        capacity: num(params, "capacity"),
+        handler: handlerOf(params),
+        initial: 0,
+        combine: add
+      })
+      yield* feed(sup, n)
+      yield* sup.awaitIdle
+      return yield* sup.state
+    })))
 
 /** `submitStream` of a stream of n numbers into the bounded queue. */
-const supervisorSubmitStream = streaming((sup, n) =>
-  sup.submitStream(Stream.range(0, n - 1)).pipe(Effect.orDie)
-)
+const supervisorSubmitStream = streaming((sup, n) => sup.submitStream(Stream.range(0, n - 1)).pipe(Effect.orDie))
 
 /** One `submit` per task (suspends while the queue is full). */
 const supervisorSubmitLoop = streaming((sup, n) => {
@@ -131,7 +130,8 @@ const pLimitRunner: Runner = async (n, params) => {
   return sum(await Promise.all(range(n).map((x) => limit(fn, x))))
 }
 
-const pMapRunner: Runner = async (n, params) => sum(await pMap(range(n), double, { concurrency: num(params, "concurrency") }))
+const pMapRunner: Runner = async (n, params) =>
+  sum(await pMap(range(n), double, { concurrency: num(params, "concurrency") }))
 
 /**
  * fastq's promise API fed by a producer that never has more than `capacity` tasks waiting
