@@ -1,6 +1,7 @@
 /**
  * Benchmark entry: `npm run bench` (full) or `npm run bench -- --quick` (small sizes, for CI).
- * `--only=id,id` runs some scenarios; `--render` redraws md/svg from the saved latest.json.
+ * `--only=id,id` runs some scenarios (into results/partial/); `--render` redraws md/svg from the
+ * saved latest.json; `--profile=SCENARIO:ALTERNATIVE` profiles one sample (see `profile`).
  *
  * What it measures is what a user runs: the built package (dist/, imported as
  * `effect-supervisor`), plain .mjs files in every thread, and a fresh `node` process for every
@@ -12,13 +13,14 @@
  * what did run); a missed target never does — the figures are informative.
  */
 import { spawn } from "node:child_process"
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "./lib/build.js"
 import type { Machine } from "./lib/machine.js"
 import { loadNow, machine, monitorLoad } from "./lib/machine.js"
 import { markdown } from "./lib/markdown.js"
+import { describeProfile } from "./lib/profile.js"
 import type { AltResult, Group, Mode, Sample } from "./lib/protocol.js"
 import { svgChart } from "./lib/svg.js"
 import { evaluate, fmtValue } from "./lib/targets.js"
@@ -48,13 +50,23 @@ const all = scenarios(ctx)
 class TimedOut extends Error {}
 
 /** Runs one sample in a fresh process; rejects on a crash or wrong answer, TimedOut past the limit. */
-const sampleOnce = (samplesDir: string, spec: AltSpec, timeoutSeconds: number): Promise<Sample> => {
+const sampleOnce = (
+  samplesDir: string,
+  spec: AltSpec,
+  timeoutSeconds: number,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<Sample> => {
   const out = join(tmp, `sample-${process.pid}.json`)
   rmSync(out, { force: true })
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--expose-gc", join(samplesDir, `${spec.script}.js`), JSON.stringify({ alt: spec.alt, params: spec.params })],
+      [
+        "--expose-gc",
+        ...nodeArgs,
+        join(samplesDir, `${spec.script}.js`),
+        JSON.stringify({ alt: spec.alt, params: spec.params })
+      ],
       { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BENCH_OUT: out }, detached: true }
     )
     const stderr: Array<Buffer> = []
@@ -178,6 +190,35 @@ const render = (saved: Saved): string => {
   writeFileSync(join(outDir, "latest.json"), JSON.stringify(saved, null, 2))
   writeFileSync(join(outDir, "latest.svg"), svgChart(saved.machine, saved.groups, verdicts))
   return md
+}
+
+/**
+ * `--profile=SCENARIO:ALTERNATIVE`: one sample of that alternative under `node --cpu-prof`
+ * (profile in bench/results/profiles/), then where its time went.
+ */
+const profile = async (arg: string): Promise<void> => {
+  const at = arg.indexOf(":")
+  const scenario = all.find((s) => s.id === arg.slice(0, at))
+  const spec = scenario?.alternatives.find((a) => a.name === arg.slice(at + 1))
+  if (scenario === undefined || spec === undefined) {
+    const known = all.flatMap((s) => s.alternatives.map((a) => `${s.id}:${a.name}`))
+    throw new Error(`--profile=SCENARIO:ALTERNATIVE, one of:\n${known.join("\n")}`)
+  }
+  prepare()
+  const samplesDir = build(root)
+  const dir = join(root, "bench/results/profiles", scenario.id)
+  rmSync(dir, { recursive: true, force: true })
+  const s = await sampleOnce(samplesDir, spec, scenario.timeoutSeconds * 3, ["--cpu-prof", `--cpu-prof-dir=${dir}`])
+  process.stdout.write(`${spec.name}: ${fmtSample(s, spec.tasks ?? scenario.tasks)}\n`)
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
+    process.stdout.write(`\n${join(dir, file)}\n${describeProfile(join(dir, file), 25).join("\n")}\n`)
+  }
+}
+
+const profileArg = argv.find((a) => a.startsWith("--profile="))?.slice("--profile=".length)
+if (profileArg !== undefined) {
+  await profile(profileArg)
+  process.exit(0)
 }
 
 const started = performance.now()
