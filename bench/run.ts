@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url"
 import { build } from "./lib/build.js"
 import type { Machine } from "./lib/machine.js"
 import { loadNow, machine, monitorLoad } from "./lib/machine.js"
-import { markdown } from "./lib/markdown.js"
+import { markdown, readmeSection } from "./lib/markdown.js"
 import { describeProfile } from "./lib/profile.js"
 import type { AltResult, Group, Mode, Sample } from "./lib/protocol.js"
 import { svgChart } from "./lib/svg.js"
@@ -189,6 +189,10 @@ const render = (saved: Saved): string => {
   writeFileSync(join(outDir, "latest.md"), md)
   writeFileSync(join(outDir, "latest.json"), JSON.stringify(saved, null, 2))
   writeFileSync(join(outDir, "latest.svg"), svgChart(saved.machine, saved.groups, verdicts))
+  // The README's section comes from full runs of every scenario only.
+  if (saved.mode === "full" && only === undefined) {
+    writeFileSync(join(root, "bench/README-section.md"), readmeSection(saved, verdicts))
+  }
   return md
 }
 

@@ -6,9 +6,11 @@
  *
  * Params: kind ("echo" | "fib"), n (tasks), x (fib's argument), warm (warm-up tasks), threads.
  */
-import { Effect, Exit, Scope } from "effect"
 import { Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import { Piscina } from "piscina"
 import type { Params } from "../lib/sample.js"
 import { expectEqual, main, num, str, timed } from "../lib/sample.js"
