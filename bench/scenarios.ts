@@ -181,19 +181,20 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     ]
   }
 
-  const threadParams = { threads: 2 }
+  const threadAlternatives = (params: AltSpec["params"]): Array<AltSpec> =>
+    ["piscina", "supervisor Threads"].map((name) => ({
+      name,
+      script: "threads",
+      alt: name,
+      params: { threads: 2, ...params }
+    }))
   const echoN = quick ? 2_000 : 20_000
   const echoScenario: Scenario = {
     id: "threads-echo",
     title: `Threads: 2 threads, ${k(echoN)} echo round trips vs piscina`,
     tasks: echoN,
     baseline: "piscina",
-    alternatives: ["piscina", "supervisor Threads"].map((name) => ({
-      name,
-      script: "threads" as const,
-      alt: name,
-      params: { ...threadParams, kind: "echo", n: echoN, warm: Math.ceil(echoN / 10) }
-    })),
+    alternatives: threadAlternatives({ kind: "echo", n: echoN, warm: Math.ceil(echoN / 10) }),
     targets: [
       speedTarget("supervisor Threads", "piscina", 1),
       {
@@ -223,12 +224,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     title: `Threads: 2 threads, ${fib.n} × fib(${fib.x}) vs piscina`,
     tasks: fib.n,
     baseline: "piscina",
-    alternatives: ["piscina", "supervisor Threads"].map((name) => ({
-      name,
-      script: "threads" as const,
-      alt: name,
-      params: { ...threadParams, kind: "fib", n: fib.n, x: fib.x, warm: 4 }
-    })),
+    alternatives: threadAlternatives({ kind: "fib", n: fib.n, x: fib.x, warm: 4 }),
     targets: [speedTarget("supervisor Threads", "piscina", 1)],
     rounds,
     timeoutSeconds

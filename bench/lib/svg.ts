@@ -10,8 +10,8 @@ import { speed } from "./ratios.js"
 import type { Summary } from "./stats.js"
 import type { Verdict } from "./targets.js"
 
-const WIDTH = 900
-const LABEL = 270
+const WIDTH = 1150
+const LABEL = 520
 const BAR_AREA = WIDTH - LABEL - 90
 const ROW = 20
 const PANEL_HEAD = 40
@@ -28,6 +28,8 @@ interface Panel {
   readonly title: string
   readonly rows: ReadonlyArray<Row>
 }
+
+const shorten = (s: string, max = 80) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
 /** A group: every alternative's speed per task against the group's baseline. */
 const groupPanel = (g: Group): Panel => ({
@@ -48,7 +50,7 @@ const targetsPanel = (verdicts: ReadonlyArray<Verdict>): Panel => ({
     const a = score(v.min)
     const b = score(v.max)
     return {
-      name: `${v.scenario}: ${v.label.split(":")[0]}`,
+      name: shorten(`${v.scenario}: ${v.label.replace(/^supervisor /, "")}`),
       r: median === undefined ? undefined : { median, min: Math.min(a!, b!), max: Math.max(a!, b!) },
       isBase: false
     }
