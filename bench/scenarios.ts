@@ -109,7 +109,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     ]
   })
 
-  const runN = quick ? 20_000 : 1_000_000
+  const runN = quick ? 10_000 : 1_000_000
   const runBase = { n: runN, warm: warmFor(runN), handler: "sync" }
   const workersScenario: Scenario = {
     id: "run-1024-workers",
@@ -137,7 +137,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     notes: ["Fiber pool: 1024 fibers, each `Queue.poll`-ing one Queue that holds every task, until it is empty."]
   }
 
-  const spawnSizes = quick ? [1_000, 2_000, 10_000] : [10_000, 20_000, 100_000]
+  const spawnSizes = quick ? [500, 1_000, 5_000] : [10_000, 20_000, 100_000]
   const [s0, s1, s2] = spawnSizes as [number, number, number]
   const spawnName = (n: number) => `supervisor, ${k(n)} workers`
   const spawnScenario: Scenario = {
@@ -337,7 +337,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     ]
   }
 
-  const countSizes = quick ? [1_000, 10_000, 50_000] : [10_000, 100_000, 1_000_000, 4_000_000]
+  const countSizes = quick ? [1_000, 5_000, 20_000] : [10_000, 100_000, 1_000_000, 4_000_000]
   const countScenario: Scenario = {
     id: "scaling-tasks",
     title: `Scaling: \`Supervisor.run\` per-task cost vs task count (${countSizes.map(k).join(" → ")}), 8 workers`,
@@ -352,7 +352,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
   }
 
   const workerCounts = [1, 8, 64, 256, 1024]
-  const workersN = quick ? 10_000 : 200_000
+  const workersN = quick ? 5_000 : 200_000
   const workerScaling: Scenario = {
     id: "scaling-workers",
     title: `Scaling: \`Supervisor.run\` per-task cost vs workers (${workerCounts.join(" → ")}), ${k(workersN)} tasks`,
