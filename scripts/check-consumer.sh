@@ -4,6 +4,7 @@
 #   `@effect/platform` installed — no `@effect/platform-node`;
 # - a consumer install holds exactly one copy of `effect` (`npm ls effect`);
 # - `effect-supervisor/threads` loads once the optional peer `@effect/platform-node` is added;
+# - the README's images are in the package;
 # - Effect 4 is refused at install time by the peer range instead of nesting a second copy.
 # Usage: scripts/check-consumer.sh (run from anywhere; builds through `npm pack`'s prepack).
 set -euo pipefail
@@ -37,6 +38,15 @@ if [ -e node_modules/@effect/platform-node ]; then
   echo "@effect/platform-node was installed, but only effect-supervisor/threads needs it"
   exit 1
 fi
+# every image the published README shows must be in the package (a relative path) or absolute
+node -e '
+  const fs = require("fs")
+  const dir = "node_modules/effect-supervisor/"
+  const images = [...fs.readFileSync(dir + "README.md", "utf8").matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1])
+  const missing = images.filter((src) => !/^https:\/\//.test(src) && !fs.existsSync(dir + src))
+  if (missing.length > 0) { console.error("README images not in the package:", missing); process.exit(1) }
+  console.log(`README images in the package: ${images.join(", ")}`)
+'
 cat >core.ts <<'EOF'
 import { Effect } from "effect"
 import { Errors, Outcome, Restart, Supervisor } from "effect-supervisor"
