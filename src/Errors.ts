@@ -74,8 +74,12 @@ export class SupervisorClosed extends Data.TaggedError("SupervisorClosed")<{}> {
   }
 }
 
+// a named base, so the class can take a type parameter for `task`
+const TaskTimeoutBase = Data.TaggedError("TaskTimeout")
+
 /**
- * One attempt of a task ran longer than the `timeout` option. The attempt was interrupted
+ * One attempt of a task ran longer than the `timeout` option. `task` is the task itself (typed
+ * as the supervisor's task type in `Outcome.Failure`). The attempt was interrupted
  * (its finalizers ran); `retry` retries it like a typed failure.
  *
  * Details: `task` is the task, `timeout` the bound that was exceeded. After the last attempt
@@ -108,8 +112,8 @@ export class SupervisorClosed extends Data.TaggedError("SupervisorClosed")<{}> {
  * @category errors
  * @since 0.1.0
  */
-export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
-  readonly task: unknown
+export class TaskTimeout<out T = unknown> extends TaskTimeoutBase<{
+  readonly task: T
   readonly timeout: Duration.Duration
 }> {
   override get message() {
