@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope, TestClock, Tracer } from "effect"
+import { type Duration, Effect, Exit, Fiber, Scope, TestClock, Tracer } from "effect"
 import { Supervisor } from "effect-supervisor"
 
 describe("WorkerInfo", () => {
@@ -12,7 +12,7 @@ describe("WorkerInfo", () => {
           acquiredBy.push(`${w.id}/${w.incarnation}`)
           return `conn-${w.id}`
         }),
-        handler: (n: number, conn) => Effect.map(Supervisor.WorkerInfo, (w) => ({ n, worker: w.id, conn })),
+        handler: (n: number, conn: string) => Effect.map(Supervisor.WorkerInfo, (w) => ({ n, worker: w.id, conn })),
         initial: [] as Array<{ n: number; worker: number; conn: string }>,
         combine: (all, r) => [...all, r]
       })
@@ -23,7 +23,7 @@ describe("WorkerInfo", () => {
 })
 
 describe("drain on scope close", () => {
-  const setup = (drain: string) =>
+  const setup = (drain: Duration.DurationInput) =>
     Effect.gen(function*() {
       const ended: Array<string> = []
       const scope = yield* Scope.make()
