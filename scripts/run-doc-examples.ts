@@ -67,7 +67,11 @@ const run = async (example: Example): Promise<string | undefined> => {
   let failure: string | undefined
   const log = console.log
   const onRejection = (error: unknown) => (failure = `rejected: ${String(error)}`)
-  console.log = (...args: Array<unknown>) => printed.push(...format(...args).split("\n"))
+  console.log = (...args: Array<unknown>) => {
+    const text = format(...args)
+    // Effect's default logger (the supervisor warns on restarts) prints through console.log too
+    if (!text.startsWith("timestamp=")) printed.push(...text.split("\n"))
+  }
   process.on("unhandledRejection", onRejection)
   try {
     const module = await import(pathToFileURL(path).href)

@@ -391,6 +391,24 @@ export const make = <T, A, E = never, R = never, S = void, Res = void>(
  * What is left of a handler's (and resource's) requirements once the supervisor provides its
  * own services: each attempt's `Scope` and the `WorkerInfo`.
  *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly save: (n: number) => Effect.Effect<void> }>() {}
+ *
+ * // the handler needs Db and WorkerInfo; run requires only Db: Provided<Db | WorkerInfo> is Db
+ * const handler = (n: number) => Effect.zipRight(Supervisor.WorkerInfo, Effect.flatMap(Db, (db) => db.save(n)))
+ * const needsDb: Effect.Effect<unknown, unknown, Supervisor.Provided<Db | Supervisor.WorkerInfo>> = Supervisor.run(
+ *   [1, 2],
+ *   { workers: 2, handler }
+ * )
+ * const program = Effect.provideService(needsDb, Db, { save: () => Effect.void })
+ *
+ * Effect.runPromise(program).then(() => console.log("saved")) // saved
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -415,6 +433,8 @@ export type Provided<R> = Exclude<R, WorkerInfo | Scope.Scope>
  *   handler: (n: number) =>
  *     Effect.map(Supervisor.WorkerInfo, (worker) => `worker ${worker.id} doubled ${n} to ${n * 2}`)
  * })
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.stats.succeeded)) // 3
  * ```
  *
  * @since 0.2.0
@@ -423,6 +443,25 @@ export type Provided<R> = Exclude<R, WorkerInfo | Scope.Scope>
 export const WorkerInfo: typeof workerInfo.WorkerInfo = workerInfo.WorkerInfo
 
 /**
+ * The type of the `WorkerInfo` service (its `id` and `incarnation`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const describe = (info: Supervisor.WorkerInfo["Type"]) => `worker ${info.id}, restarted ${info.incarnation} times`
+ *
+ * const program = Supervisor.run(["only"], {
+ *   workers: 1,
+ *   handler: () => Effect.map(Supervisor.WorkerInfo, describe),
+ *   initial: "",
+ *   combine: (_, line) => line
+ * })
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.state)) // worker 0, restarted 0 times
+ * ```
+ *
  * @since 0.2.0
  * @category services
  */
