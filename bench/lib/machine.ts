@@ -12,8 +12,10 @@ export interface Machine {
   readonly memoryGB: number
   readonly loadAvgStart: ReadonlyArray<number>
   loadAvgEnd: ReadonlyArray<number>
+  /** The 1-minute load average sampled every few seconds during the run: min, median, max. */
+  loadDuring: { readonly min: number; readonly median: number; readonly max: number } | undefined
   readonly versions: Readonly<Record<string, string>>
-  /** The commit whose src/ was measured, "+dirty" when src/ had uncommitted changes. */
+  /** The commit measured, "+dirty" when src/ or examples/ had uncommitted changes. */
   readonly source: string
 }
 
@@ -32,7 +34,8 @@ const sourceOf = (): string => {
   try {
     const root = new URL("../..", import.meta.url)
     const git = (...args: Array<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
-    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src") === "" ? "" : "+dirty")
+    return git("rev-parse", "--short", "HEAD") +
+      (git("status", "--porcelain", "--", "src", "examples") === "" ? "" : "+dirty")
   } catch {
     return "unknown"
   }
@@ -49,13 +52,33 @@ export const machine = (): Machine => ({
   memoryGB: Math.round(os.totalmem() / 2 ** 30),
   loadAvgStart: round2(os.loadavg()),
   loadAvgEnd: [],
+  loadDuring: undefined,
   versions: Object.fromEntries(
-    ["effect", "@effect/platform", "@effect/platform-node", "p-limit", "p-queue", "fastq", "piscina", "tinypool"]
+    ["effect", "@effect/platform", "@effect/platform-node", "p-limit", "p-map", "fastq", "piscina", "tsx"]
       .map((p) => [p, versionOf(p)])
   ),
   source: sourceOf()
 })
 
-export const finish = (m: Machine): void => {
-  m.loadAvgEnd = round2(os.loadavg())
+/**
+ * Samples the load average while the benchmark runs (the machine is shared: a ratio measured
+ * under a load spike should be read with it). Returns the function that stops and records.
+ */
+export const monitorLoad = (m: Machine, everyMs = 5_000): () => void => {
+  const seen: Array<number> = [os.loadavg()[0]!]
+  const timer = setInterval(() => seen.push(os.loadavg()[0]!), everyMs)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    seen.push(os.loadavg()[0]!)
+    const s = [...seen].sort((a, b) => a - b)
+    m.loadAvgEnd = round2(os.loadavg())
+    m.loadDuring = {
+      min: round2([s[0]!])[0]!,
+      median: round2([s[Math.floor(s.length / 2)]!])[0]!,
+      max: round2([s[s.length - 1]!])[0]!
+    }
+  }
 }
+
+export const loadNow = (): number => round2([os.loadavg()[0]!])[0]!

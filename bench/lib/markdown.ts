@@ -1,95 +1,174 @@
-/** Renders the results as Markdown tables (bench/results/latest.md, quoted in the README). */
-import type { Machine } from "./machine.js"
-import type { FamilyResult, Group } from "./protocol.js"
-import { fmtRatio, ratio } from "./ratios.js"
+/** Renders a run as Markdown (bench/results/latest.md; the README quotes its targets table). */
+import type { Saved } from "../run.js"
+import type { Scenario } from "../scenarios.js"
+import type { Group, Sample } from "./protocol.js"
+import { absolute, fmtRatio, speed, tasksOf } from "./ratios.js"
 import { summarize } from "./stats.js"
-import { summaryTables } from "./summary.js"
 import type { Verdict } from "./targets.js"
+import { fmtValue } from "./targets.js"
 
-const fmt = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : "—"
+const fmt = (x: number | undefined, digits = 1) => x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : "—"
 
-const rate = (tasks: number, ms: number): string => {
-  const perSec = tasks / (ms / 1000)
-  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)}M/s`
-  return perSec >= 1e4 ? `${(perSec / 1e3).toFixed(0)}k/s` : `${perSec.toFixed(0)}/s`
-}
+const median = (g: Group, alt: string, key: keyof Sample) => absolute(g, alt, key)?.median
 
-const timeTable = (g: Group): Array<string> => {
-  const vs = [g.baseline, ...(g.alsoVs ?? [])]
-  const head = ["alternative", "median ms", "min–max ms", ...(g.tasks ? ["throughput", "µs/task"] : [])]
-    .concat(vs.map((v) => `speed vs ${v}`))
+const groupTable = (g: Group): Array<string> => {
+  const head = ["alternative", "median ms", "min–max ms", "µs/task", "CPU ms", "peak RSS MB", `speed vs ${g.baseline}`]
   const rows = g.alternatives.map((a) => {
-    const s = summarize(a.samples)
-    const perTask = g.tasks ? [rate(g.tasks, s.median), fmt((s.median * 1000) / g.tasks, 2)] : []
-    return [a.name, fmt(s.median), `${fmt(s.min)}–${fmt(s.max)}`, ...perTask]
-      .concat(vs.map((v) => fmtRatio(ratio(g, a.name, v))))
+    const ms = a.samples.flatMap((s) => (s === undefined ? [] : [s.ms]))
+    if (ms.length === 0) return [a.name, "timed out", "—", "—", "—", "—", "—"]
+    const s = summarize(ms)
+    const tasks = tasksOf(g, a)
+    return [
+      a.name,
+      fmt(s.median),
+      `${fmt(s.min)}–${fmt(s.max)}`,
+      tasks === undefined ? "—" : fmt((s.median * 1000) / tasks, 2),
+      fmt(median(g, a.name, "cpuMs"), 0),
+      fmt(median(g, a.name, "rssMB"), 0),
+      fmtRatio(speed(g, a.name, g.baseline))
+    ]
   })
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`)
 }
 
-const sizeTable = (g: Group): Array<string> => {
-  const extras = Object.keys(g.alternatives[0]?.extra ?? {})
-  const head = ["run", "peak heap MB (median)", "min–max", `× ${g.baseline}`, ...extras.map((e) => `${e} (median)`)]
-  const rows = g.alternatives.map((a) => {
-    const s = summarize(a.samples)
-    return [a.name, fmt(s.median), `${fmt(s.min)}–${fmt(s.max)}`, fmtRatio(ratio(g, a.name, g.baseline))]
-      .concat(extras.map((e) => fmt(summarize(a.extra?.[e] ?? []).median)))
-  })
-  return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`)
-}
+const verdictText = (v: Verdict): string =>
+  v.met === undefined ? "not measured" : v.met ? "**met**" : `**missed**${v.note ? ` (${v.note})` : ""}`
 
-const groupSection = (g: Group): Array<string> => [
-  `### ${g.title}`,
-  "",
-  ...(g.unit === "ms" ? timeTable(g) : sizeTable(g)),
-  "",
-  ...(g.notes ?? []).map((n) => `- ${n}`),
-  ...(g.notes?.length ? [""] : [])
+const range = (v: Verdict): string =>
+  v.min === undefined || v.max === undefined ? "" : ` (${fmtValue(v.unit, v.min)}–${fmtValue(v.unit, v.max)})`
+
+export const targetsTable = (verdicts: ReadonlyArray<Verdict>): Array<string> => [
+  "| scenario | target | this run (median, min–max) | verdict |",
+  "| --- | --- | --- | --- |",
+  ...verdicts.map((v) => `| ${v.scenario} | ${v.label} | ${fmtValue(v.unit, v.value)}${range(v)} | ${verdictText(v)} |`)
 ]
 
-const verdictLine = (v: Verdict): string => {
-  const mark = v.met === undefined ? "n/a (not measured)" : v.met ? "**met**" : "**missed**"
-  const value = v.value === undefined ? "—" : `${v.value.toFixed(2)}×`
-  return `| ${v.label} | ${value} | ${mark} |`
+/** A compact µs/task table for a scaling group: one row per size, speed vs the baseline. */
+const scalingTable = (g: Group): Array<string> => [
+  "| | µs/task (median) | peak RSS MB | speed per task vs " + g.baseline + " |",
+  "| --- | --- | --- | --- |",
+  ...g.alternatives.map((a) => {
+    const ms = absolute(g, a.name, "ms")?.median
+    const tasks = tasksOf(g, a)
+    const perTask = ms === undefined || tasks === undefined ? undefined : (ms * 1000) / tasks
+    return `| ${a.name} | ${fmt(perTask, 2)} | ${fmt(median(g, a.name, "rssMB"), 0)} | ${
+      fmtRatio(speed(g, a.name, g.baseline))
+    } |`
+  })
+]
+
+const machineLine = (saved: Saved): string => {
+  const m = saved.machine
+  return `${m.date.slice(0, 16).replace("T", " ")} UTC, commit ${m.source}, Node ${m.node}, ${m.cpus} CPUs ` +
+    `(${m.cpuModel}), load average ${m.loadAvgStart[0]} at the start and ${m.loadAvgEnd[0]} at the end` +
+    (m.loadDuring === undefined ? "" : ` (${m.loadDuring.min}–${m.loadDuring.max} during the run)`)
 }
 
+/**
+ * The README's benchmark section, regenerated by every full run (bench/README-section.md):
+ * the targets with this run's figures and verdicts, and the scaling tables.
+ */
+export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): string => {
+  const met = verdicts.filter((v) => v.met === true).length
+  const scaling = saved.groups.filter((g) => g.id.startsWith("scaling-"))
+  return [
+    "## Benchmarks",
+    "",
+    "![Benchmark ratios](bench/results/latest.svg)",
+    "",
+    `Measured ${machineLine(saved)}. Everything below comes from that one run (\`npm run bench\`); ` +
+    "the full tables (medians, min–max, CPU time, peak RSS, every alternative) are in " +
+    "[`bench/results/latest.md`](bench/results/latest.md), the raw samples in `latest.json`. This is a 2-core " +
+    "machine shared with other jobs: absolute times move between runs, so read the **ratios**, which pair " +
+    "alternatives that ran back to back in the same round.",
+    "",
+    "### Targets",
+    "",
+    `${met} of ${verdicts.length} targets are met in this run.`,
+    "",
+    ...targetsTable(verdicts),
+    "",
+    ...scaling.flatMap((g) => [`### ${g.title}`, "", ...scalingTable(g), ""]),
+    "### How it is measured",
+    "",
+    "- What a user runs: the built package (`npm run build` → `dist/`, imported as `effect-supervisor` through " +
+    "the package's own `exports`), sample programs compiled by tsc (not tsx: its `keepNames` wraps every named " +
+    "closure, ~20% on the submit path), and plain `.mjs` files in every thread of every pool. The demo runs as " +
+    "a user starts it: `tsx examples/checksums.ts DIR --threads 2`.",
+    "- A fresh `node` process per sample. In-process samples run an untimed warm-up at a tenth of the size, " +
+    "then the timed run; thread pools start (untimed), run a warm-up batch, then the timed batch. Every sample " +
+    "checks its answer (sums; the demo's hashes against `sha256sum`'s) and a wrong one fails the run.",
+    "- Each round runs every alternative of a scenario once, in a rotated order; 5 rounds (3 for spawning and " +
+    "scaling). A ratio is the median (min–max) of the per-round ratios. CPU time covers every thread of the " +
+    "process; RSS is the process's (or, for external commands, the process tree's) peak.",
+    "- The 1-minute load average is recorded at the start of every scenario and during the run.",
+    "",
+    "### Running it",
+    "",
+    "```sh",
+    "npm run bench                      # full run (~8 min on 2 cores) → bench/results/latest.{md,json,svg}, bench/README-section.md",
+    "npm run bench -- --quick           # every scenario at small sizes (< 1 min) → bench/results/quick/; CI runs this",
+    "npm run bench -- --only=stream,demo  # some scenarios → bench/results/partial/",
+    "npm run bench -- --render          # redraw latest.md/svg from latest.json",
+    "npm run bench -- --profile=execute-1024:'supervisor execute, 1024 callers'  # one sample under --cpu-prof",
+    "```",
+    "",
+    "Quick runs and CI never fail on a missed target (machines are noisy); they fail when a sample crashes, " +
+    "hangs or computes a wrong answer.",
+    ""
+  ].join("\n")
+}
+
+const section = (g: Group, scenario: Scenario | undefined): Array<string> => [
+  `### ${g.title}`,
+  "",
+  `Load average at the start: ${g.loadAtStart}. Rounds: ${g.alternatives[0]?.samples.length ?? 0}.`,
+  "",
+  ...groupTable(g),
+  "",
+  ...(scenario?.shows ?? []).map((show) => `- ${show.label}: ${fmtRatio(show.measure(g))}`),
+  ...(g.notes ?? []).map((n) => `- ${n}`),
+  ""
+]
+
 export const markdown = (
-  m: Machine,
-  mode: string,
-  families: ReadonlyArray<FamilyResult>,
-  verdicts: ReadonlyArray<Verdict>,
-  failures: ReadonlyArray<string>
-): string =>
-  [
-    `# Benchmark results (${mode})`,
+  saved: Saved,
+  scenarios: ReadonlyArray<Scenario>,
+  verdicts: ReadonlyArray<Verdict>
+): string => {
+  const m = saved.machine
+  const met = verdicts.filter((v) => v.met === true).length
+  const missed = verdicts.filter((v) => v.met === false).length
+  return [
+    `# Benchmark results (${saved.mode})`,
     "",
-    `${m.date} · Node ${m.node} · ${m.platform} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.memoryGB} GB · ` +
-    `load average ${m.loadAvgStart.join(" ")} at start, ${m.loadAvgEnd.join(" ")} at end`,
+    `${m.date} · commit ${m.source} · Node ${m.node} · ${m.platform} · ${m.cpus} CPUs (${m.cpuModel}) · ` +
+    `${m.memoryGB} GB`,
     "",
-    `Source measured: effect-supervisor ${m.source ?? "unknown"}. ` +
+    `Machine load (1-minute load average; the machine is shared): ${m.loadAvgStart[0]} at the start, ` +
+    `${m.loadAvgEnd[0]} at the end` +
+    (m.loadDuring === undefined
+      ? "."
+      : `, ${m.loadDuring.min}–${m.loadDuring.max} during the run (median ${m.loadDuring.median}).`),
+    "",
     `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
-    "Alternatives run interleaved (A B C, A B C, …) after warm-up rounds; figures are medians with " +
-    "min–max over the counted rounds. Ratios pair the two alternatives round by round and give the " +
-    "median (min–max) of those per-round ratios. Speed ratio = baseline time ÷ time (> 1 is faster).",
+    "Method: every sample is a fresh `node` process running the built package (`dist/`, imported as " +
+    "`effect-supervisor`) or the anchor, with plain `.mjs` files in every thread. In-process samples run an " +
+    "untimed warm-up at a tenth of the size first, then the timed run, and check their answer. Each round runs " +
+    "every alternative once (rotated order); a ratio pairs two alternatives round by round and gives the median " +
+    "(min–max) of those ratios. Speed ratio = the other's time per task ÷ this one's (> 1 is faster).",
     "",
     "## Targets",
     "",
-    "| target | value | verdict |",
-    "| --- | --- | --- |",
-    ...verdicts.map(verdictLine),
+    `${met} of ${verdicts.length} targets met, ${missed} missed` +
+    (met + missed < verdicts.length ? `, ${verdicts.length - met - missed} not measured.` : "."),
     "",
-    "## Summary",
+    ...targetsTable(verdicts),
     "",
-    ...summaryTables(families),
-    ...families.flatMap((f) => f.groups.flatMap(groupSection)),
-    ...(families.some((f) => f.skipped.length > 0) || failures.length > 0
-      ? [
-        "## Not measured",
-        "",
-        ...families.flatMap((f) => f.skipped.map((s) => `- ${s.name}: ${s.reason}`)),
-        ...failures.map((f) => `- ${f}`),
-        ""
-      ]
-      : [])
+    "## Scenarios",
+    "",
+    ...saved.groups.flatMap((g) => section(g, scenarios.find((s) => s.id === g.id))),
+    ...(saved.failures.length > 0 ? ["## Failures", "", ...saved.failures.map((f) => `- ${f}`), ""] : [])
   ].join("\n")
+}

@@ -1,46 +1,48 @@
 /**
- * The data a scenario child process hands back to the orchestrator (`bench/run.ts`).
+ * The data passed between the orchestrator (`bench/run.ts`) and the sample processes.
  *
- * Children write one JSON file (path in `BENCH_OUT`) instead of printing to stdout, so a
- * library that logs cannot corrupt the result.
+ * Every sample is one fresh `node` process running the built package; it writes one JSON file
+ * (path in `BENCH_OUT`) instead of printing to stdout, so a library that logs cannot corrupt
+ * the result.
  */
 
-/** One alternative's raw samples, in the order the interleaved rounds ran them. */
-export interface AltSamples {
-  readonly name: string
-  /** One figure per counted round (ms for time groups, MB for memory groups). */
-  readonly samples: ReadonlyArray<number>
-  /** Extra figures per round (e.g. peak RSS next to peak heap), keyed by name. */
-  readonly extra?: Readonly<Record<string, ReadonlyArray<number>>>
-  readonly note?: string
+/** What one sample process measured (its timed region only, unless the scenario says otherwise). */
+export interface Sample {
+  /** Wall time of the timed region. */
+  readonly ms: number
+  /** CPU time (user + system, every thread of the process) over the timed region. */
+  readonly cpuMs: number
+  /** Peak resident set size of the whole process (or process tree, for external commands). */
+  readonly rssMB: number
 }
 
-/** A set of alternatives measured against each other in the same rounds. */
+/** What a sample process is asked to run: an alternative and its parameters. */
+export interface SampleRequest {
+  readonly alt: string
+  readonly params: Readonly<Record<string, number | string>>
+}
+
+/** One alternative's samples, one per round, in round order (`undefined`: timed out). */
+export interface AltResult {
+  readonly name: string
+  /** Tasks per sample when they differ between alternatives (scaling groups). */
+  readonly tasks?: number
+  readonly samples: ReadonlyArray<Sample | undefined>
+}
+
+/** A scenario's alternatives, measured against each other round by round. */
 export interface Group {
   readonly id: string
   readonly title: string
-  /** A shorter title for the chart, where the full one does not fit. */
-  readonly short?: string
-  /** What one sample measures: "ms" (wall time, lower is better) or "MB" (memory). */
-  readonly unit: "ms" | "MB"
-  /** Tasks per run, to print throughput or µs per task next to the time. */
+  /** Tasks per sample, to print µs per task next to the time. */
   readonly tasks?: number
-  /** Name of the alternative every ratio in this group is computed against. */
+  /** The alternative every speed ratio in this group is computed against. */
   readonly baseline: string
-  /** Further alternatives to show ratios against (targets are stated against them). */
-  readonly alsoVs?: ReadonlyArray<string>
-  readonly alternatives: ReadonlyArray<AltSamples>
+  readonly alternatives: ReadonlyArray<AltResult>
+  /** The load average (1 min) when the scenario started. */
+  readonly loadAtStart: number
   readonly notes?: ReadonlyArray<string>
 }
 
-export interface FamilyResult {
-  readonly family: string
-  readonly groups: ReadonlyArray<Group>
-  /** Alternatives that could not run, with the reason (e.g. a module not landed yet). */
-  readonly skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }>
-}
-
-/** How hard a child should work: the orchestrator passes this in `BENCH_MODE`. */
+/** How hard to work: `quick` (CI smoke run) or `full`. */
 export type Mode = "quick" | "full"
-
-export const modeFromEnv = (): Mode => process.env.BENCH_MODE === "quick" ? "quick" : "full"

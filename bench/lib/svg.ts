@@ -1,15 +1,17 @@
 /**
- * A dependency-free SVG bar chart of every group's ratios against its baseline: one panel per
- * group, one bar per alternative (median) with a min–max whisker, on a shared log scale centred
- * on 1× (ratios from 0.07× to 13× occur; a linear scale hid everything but the largest bar).
+ * A dependency-free SVG bar chart: the targets first (distance to each target), then one panel
+ * per scenario, one bar per alternative (median speed vs the baseline) with a min–max whisker,
+ * on a shared log scale centred on 1× (ratios from 0.07× to 13× occur; a linear scale hid
+ * everything but the largest bar).
  */
 import type { Machine } from "./machine.js"
-import type { FamilyResult, Group } from "./protocol.js"
-import { ratio } from "./ratios.js"
+import type { Group } from "./protocol.js"
+import { speed } from "./ratios.js"
 import type { Summary } from "./stats.js"
+import type { Verdict } from "./targets.js"
 
-const WIDTH = 900
-const LABEL = 270
+const WIDTH = 1150
+const LABEL = 520
 const BAR_AREA = WIDTH - LABEL - 90
 const ROW = 20
 const PANEL_HEAD = 40
@@ -27,22 +29,32 @@ interface Panel {
   readonly rows: ReadonlyArray<Row>
 }
 
-/** A time group: every alternative's speed against the group's baseline. */
-const timePanel = (g: Group): Panel => ({
-  title: `${esc(g.short ?? g.title)} — speed vs ${esc(g.baseline)} (right is faster)`,
-  rows: g.alternatives.map((a) => ({ name: a.name, r: ratio(g, a.name, g.baseline), isBase: a.name === g.baseline }))
+const shorten = (s: string, max = 80) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
+
+/** A group: every alternative's speed per task against the group's baseline. */
+const groupPanel = (g: Group): Panel => ({
+  title: `${esc(g.title)} — speed vs ${esc(g.baseline)} (right is faster)`,
+  rows: g.alternatives.map((a) => ({ name: a.name, r: speed(g, a.name, g.baseline), isBase: a.name === g.baseline }))
 })
 
-/** Memory groups (one per implementation) fold into one panel: large-N peak heap ÷ small-N. */
-const memoryPanel = (groups: ReadonlyArray<Group>): Panel => ({
-  title: `Memory — peak heap, ${
-    esc(groups[0]!.alternatives.map((a) => a.name).reverse().join(" ÷ "))
-  } tasks streamed (left of 1× is flatter)`,
-  rows: groups.map((g) => ({
-    name: g.id.replace(/^memory-/, ""),
-    r: ratio(g, g.alternatives[g.alternatives.length - 1]!.name, g.baseline),
-    isBase: false
-  }))
+/**
+ * The targets: each bar is how far the run is from its target (value ÷ threshold, or threshold
+ * ÷ value for "at most" targets), so right of 1× is met whatever the target's direction.
+ */
+const targetsPanel = (verdicts: ReadonlyArray<Verdict>): Panel => ({
+  title: "Targets — right of 1× is met (value ÷ target, inverted for \"at most\" targets)",
+  rows: verdicts.map((v) => {
+    const score = (x: number | undefined) =>
+      x === undefined ? undefined : v.better === "higher" ? x / v.threshold : v.threshold / x
+    const median = score(v.value)
+    const a = score(v.min)
+    const b = score(v.max)
+    return {
+      name: shorten(`${v.scenario}: ${v.label.replace(/^supervisor /, "")}`),
+      r: median === undefined ? undefined : { median, min: Math.min(a!, b!), max: Math.max(a!, b!) },
+      isBase: false
+    }
+  })
 })
 
 /** One log scale for every panel, so bars compare across panels; ratios outside it are clipped. */
@@ -86,13 +98,12 @@ const draw = (p: Panel, top: number): { svg: string; height: number } => {
   return { svg: parts.join("\n"), height: bottom - top + 12 }
 }
 
-export const svgChart = (m: Machine, families: ReadonlyArray<FamilyResult>): string => {
-  const groups = families.flatMap((f) => f.groups)
-  const memory = groups.filter((g) => g.unit === "MB")
-  const layout: Array<Panel> = [
-    ...groups.filter((g) => g.unit === "ms").map(timePanel),
-    ...(memory.length > 0 ? [memoryPanel(memory)] : [])
-  ]
+export const svgChart = (
+  m: Machine,
+  groups: ReadonlyArray<Group>,
+  verdicts: ReadonlyArray<Verdict>
+): string => {
+  const layout: Array<Panel> = [targetsPanel(verdicts), ...groups.map(groupPanel)]
   const panels: Array<string> = []
   let top = 40
   for (const p of layout) {
@@ -107,9 +118,9 @@ export const svgChart = (m: Machine, families: ReadonlyArray<FamilyResult>): str
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="8" y="16" font-size="12" fill="#555">${
       esc(
-        `effect-supervisor benchmarks · ${m.date.slice(0, 16)}Z · Node ${m.node} · ${m.cpus} CPUs · load ${
-          m.loadAvgStart[0]
-        }–${m.loadAvgEnd[0]}`
+        `effect-supervisor benchmarks · ${
+          m.date.slice(0, 16)
+        }Z · ${m.source} · Node ${m.node} · ${m.cpus} CPUs · load ${m.loadAvgStart[0]}–${m.loadAvgEnd[0]}`
       )
     }</text>`,
     `<text x="8" y="31" font-size="11" fill="#555">bars: median ratio, same run; whiskers: min–max; log scale</text>`,

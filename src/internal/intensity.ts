@@ -7,7 +7,8 @@
  * - more than `maxFutileRestarts` consecutive restarts of one worker whose incarnations never
  *   completed a task (a database that is down, a thread that never starts: slower than the
  *   window, but hopeless) — without it such a loop would restart forever;
- * - the `backoff` schedule ending.
+ * - the `backoff` schedule ending;
+ * - a resource that fails with `InvalidOptions` (e.g. a bad `Threads.offload` spec): at once.
  *
  * Every restart is logged at warning level and an escalation at error level, with the worker
  * id, the restart count and the cause, so a restart loop is never silent.
@@ -18,7 +19,7 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { Escalated } from "../Errors.js"
+import { Escalated, InvalidOptions } from "../Errors.js"
 import type { Counts } from "./metrics.js"
 import type { Normalized } from "./options.js"
 
@@ -64,7 +65,9 @@ export class Intensity {
       this.times.push(now)
       while (this.times.length > 0 && this.times[0]! <= now - withinMillis) this.times.shift()
       if (this.times.length > maxRestarts + 1) this.times.shift()
-      const reason = this.times.length > maxRestarts
+      const reason = isInvalidOptions(cause)
+        ? "the resource's options are invalid (restarting cannot help)"
+        : this.times.length > maxRestarts
         ? `more than ${maxRestarts} restarts within ${withinMillis} ms`
         : worker.futile > maxFutileRestarts
         ? `worker ${worker.id} restarted ${worker.futile} times in a row without completing a task`
@@ -92,4 +95,9 @@ export class Intensity {
       escalated
     )
   }
+}
+
+const isInvalidOptions = (cause: Cause.Cause<unknown>): boolean => {
+  const failure = Cause.failureOption(cause)
+  return failure._tag === "Some" && failure.value instanceof InvalidOptions
 }

@@ -190,7 +190,15 @@ export class Ledger<T, A, E, S> {
   }
 
   private deliver(entry: Entry<T>, outcome: AnyOutcome): void {
-    this.hooks.onOutcome?.(outcome)
+    const hook = this.hooks.onOutcome
+    if (hook !== undefined) {
+      // a hook that throws must not cost anyone their outcome; the hook's owner reports its own errors
+      try {
+        hook(outcome)
+      } catch {
+        // ignored on purpose: see above
+      }
+    }
     entry.settle?.(outcome)
     for (const subscriber of this.subscribers) subscriber.unsafeOffer(outcome)
   }

@@ -13,6 +13,13 @@
  * One JS thread runs every fiber, so the mutable counters below are only ever touched between
  * fiber yields; no locking is needed.
  *
+ * Effect-version-specific calls live in few, named places (a port to Effect 4 touches only
+ * them): hand-written `Effect.async` resume sites in `admission.ts` (`awaitSpace`, `execute`),
+ * `worker.ts` (`park`, `yieldToEventLoop`) and `lifecycle.ts` (`await`); `Schedule.driver` in
+ * `intensity.ts`; `RateLimiter` here and in `attempt.ts`; metric updates in `metrics.ts`;
+ * `Mailbox` in `ledger.ts`; the `Scope` interface in `attemptScope.ts`; `Schema.TaggedRequest`
+ * in `threads/`.
+ *
  * @internal
  */
 import type * as Duration from "effect/Duration"

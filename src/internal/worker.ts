@@ -40,6 +40,7 @@ type Stop = typeof Stop[keyof typeof Stop]
 
 /** A synchronous stretch longer than this yields to the event loop (timers, I/O). */
 const EVENT_LOOP_SLICE_MS = 10
+const PROBE_EVERY_MS = 2
 
 /** One worker. */
 export interface Slot<T> extends Runner {
@@ -92,10 +93,9 @@ export class Workers<T, A, E, R, S, Res> {
   /** bumped by everything that may make work available or a worker's state change */
   private events = 0
   paused = false
-  /** a macrotask is scheduled to note that the event loop had a turn */
+  /** a probe (a macrotask) is scheduled: it fires once the event loop gets a turn */
   private armed = false
-  /** when the current synchronous stretch (no event-loop turn since) began */
-  private sliceStart = 0
+  private armedAt = 0
 
   constructor(private readonly env: Environment<T, A, E, R, S, Res>) {}
 
@@ -333,6 +333,7 @@ export class Workers<T, A, E, R, S, Res> {
   ): Effect.Effect<Stop, never, R> {
     const { lifecycle, queue } = this.env
     const chunk = slot.chunk!
+    let ran = false
     const step = (): Effect.Effect<Stop, never, R> => {
       if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
         this.returnChunk(slot)
@@ -344,42 +345,50 @@ export class Workers<T, A, E, R, S, Res> {
           queue.finished(entry) // cancelled after it was claimed
           continue
         }
+        ran = true
         return this.runTask(slot, entry, resource, step)
       }
       slot.chunk = undefined
       this.holders.delete(slot)
-      return this.endChunk(next)
+      return this.endChunk(next, ran)
     }
     return step()
   }
 
   /** Between chunks: the state `Ref` catches up, and a long synchronous stretch yields. */
-  private endChunk(next: () => Effect.Effect<Stop, never, R>): Effect.Effect<Stop, never, R> {
+  private endChunk(next: () => Effect.Effect<Stop, never, R>, ran: boolean): Effect.Effect<Stop, never, R> {
     const published = this.env.foldChanged() ? this.env.ledger.publishState : undefined
+    const now = performance.now()
     if (!this.armed) {
-      this.armed = true
-      this.sliceStart = performance.now()
-      setImmediate(this.disarm)
-    } else if (performance.now() - this.sliceStart > EVENT_LOOP_SLICE_MS) {
+      // at most one probe per couple of milliseconds: it costs a macrotask
+      if (now - this.armedAt >= PROBE_EVERY_MS) {
+        this.armed = true
+        this.armedAt = now
+        setImmediate(this.disarm)
+      }
+    } else if (now - this.armedAt > EVENT_LOOP_SLICE_MS) {
       const yielded = Effect.flatMap(this.yieldToEventLoop, next)
       return published === undefined ? yielded : Effect.zipRight(published, yielded)
     }
-    return published === undefined ? Effect.suspend(next) : Effect.flatMap(published, next)
-  }
-
-  private readonly disarm = (): void => {
-    this.armed = false
+    if (published !== undefined) return Effect.flatMap(published, next)
+    // a chunk whose entries were all cancelled ran nothing: suspend rather than recurse
+    return ran ? next() : Effect.suspend(next)
   }
 
   /**
-   * A macrotask turn. Workers resume each other through microtasks (and `Effect.yieldNow`
-   * reschedules there too), so a backlog of synchronous tasks would otherwise hold timers and
-   * I/O back until it is done; `armed` tells whether the event loop had a turn since
-   * `sliceStart`, so only a stretch that really ran long yields.
+   * A macrotask turn. Workers resume each other through microtasks, and `Effect.yieldNow`
+   * reschedules there too, so a backlog of synchronous tasks would otherwise hold timers and
+   * I/O back until it is done. A probe (`setImmediate`) tells whether the event loop had a turn
+   * since it was armed; only when it has not for a whole slice do the workers yield, each at
+   * its next chunk end (a clock read per chunk, a probe per couple of milliseconds).
    */
   private readonly yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
     setImmediate(() => resume(Effect.void))
   })
+
+  private readonly disarm = (): void => {
+    this.armed = false
+  }
 
   /** Runs one entry, records its outcome, then goes on with `next` (no extra step per task). */
   private runTask(
@@ -410,9 +419,8 @@ export class Workers<T, A, E, R, S, Res> {
     const finish = (): void => {
       slot.active = undefined
       if (handle !== undefined) handle.fiber = undefined
-      queue.finished(entry)
       // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
-      if (queue.size > 0 || !this.env.lifecycle.isOpen) this.signal()
+      if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
       const now = clock.unsafeCurrentTimeMillis()
       slot.now = now
       ledger.metrics.duration.unsafeUpdate(now - startedAt, [])

@@ -94,7 +94,7 @@ export const make = <T>(maxChunk: number): TaskQueue<T> => {
       compactIfSparse()
       return entry
     },
-    finished: () => {},
+    finished: () => false,
     drain: () => {
       const rest: Array<Entry<T>> = []
       for (let i = head; i < buffer.length; i++) {

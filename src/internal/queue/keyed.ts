@@ -5,9 +5,16 @@
  *
  * A task with no `key` option lives under the key `""`, so priority-only scheduling is one
  * priority queue. Workers claim one entry at a time here (per-key limits are checked at claim
- * time). Cost: O(log n) per push and take (a binary heap per key); a cancel is O(1) and the
- * heap is swept once cancelled entries outnumber live ones; `evictOldest` is O(n) (only
- * `"sliding"` uses it).
+ * time).
+ *
+ * Round-robin as in deficit round-robin: the ring holds exactly the keys with waiting entries,
+ * and a key that gets its first waiting entry joins just behind the cursor, so it is served
+ * after every key already waiting. Between two claims of a key that stays ready, no other key
+ * is claimed twice (a key refilled right after each claim cannot starve the others).
+ *
+ * Cost: O(log n) per push and take (a binary heap per key), plus O(keys) when a key joins or
+ * leaves the ring; a cancel is O(1) unless it empties its key, and the heap is swept once
+ * cancelled entries outnumber live ones; `evictOldest` is O(n) (only `"sliding"` uses it).
  *
  * @internal
  */
@@ -30,7 +37,7 @@ const isQueued = (entry: Entry<unknown>): boolean => entry.state === QUEUED
 /** @internal */
 export const make = <T>(perKey: number): TaskQueue<T> => {
   const keys = new Map<string, KeyState<T>>()
-  /** keys with waiting entries, served round-robin from `cursor` */
+  /** the keys with waiting entries, served round-robin from `cursor` */
   let ring: Array<KeyState<T>> = []
   let cursor = 0
   let live = 0
@@ -57,14 +64,22 @@ export const make = <T>(perKey: number): TaskQueue<T> => {
     forgetIfUnused(state!)
   }
 
+  /** A key whose last waiting entry left (cancelled, evicted) leaves the ring at once. */
+  const leaveRingIfEmpty = (state: KeyState<T>): void => {
+    if (state.live === 0 && state.inRing) leaveRing(ring.indexOf(state))
+  }
+
   const enqueue = (entry: Entry<T>): void => {
     const state = stateOf(entry.key)
     Heap.push(state.heap, entry)
     state.live++
     live++
     if (!state.inRing) {
+      // just behind the cursor: the last one this round (appending would let a key refilled
+      // right after its claim jump ahead of every waiting key, again and again)
       state.inRing = true
-      ring.push(state)
+      ring.splice(cursor, 0, state)
+      cursor++
     }
   }
 
@@ -110,7 +125,8 @@ export const make = <T>(perKey: number): TaskQueue<T> => {
       const state = keys.get(entry.key)!
       state.live--
       live--
-      if (shouldSweep(state.heap.length - state.live, state.live)) state.heap = Heap.filter(state.heap, isQueued)
+      if (state.live === 0) leaveRingIfEmpty(state)
+      else if (shouldSweep(state.heap.length - state.live, state.live)) state.heap = Heap.filter(state.heap, isQueued)
     },
     evictOldest: () => {
       let oldest: Entry<T> | undefined
@@ -125,13 +141,15 @@ export const make = <T>(perKey: number): TaskQueue<T> => {
       state.heap = Heap.filter(state.heap, (entry) => entry !== evicted && isQueued(entry))
       state.live--
       live--
+      leaveRingIfEmpty(state)
       return oldest
     },
     finished: (entry) => {
       const state = keys.get(entry.key)
-      if (state === undefined) return
+      if (state === undefined) return false
       state.active--
       forgetIfUnused(state)
+      return state.live > 0
     },
     drain: () => {
       const all: Array<Entry<T>> = []

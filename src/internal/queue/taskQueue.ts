@@ -75,8 +75,11 @@ export interface TaskQueue<T> {
   readonly cancel: (entry: Entry<T>) => void
   /** removes the oldest waiting entry (`"sliding"`); `undefined` when none waits */
   readonly evictOldest: () => Entry<T> | undefined
-  /** a claimed entry ended or was cancelled after it was claimed */
-  readonly finished: (entry: Entry<T>) => void
+  /**
+   * a claimed entry ended or was cancelled after it was claimed; true when that may let a
+   * waiting entry start (a key below its `perKey` limit again)
+   */
+  readonly finished: (entry: Entry<T>) => boolean
   /** removes and returns every waiting entry, oldest first */
   readonly drain: () => Array<Entry<T>>
   /** waiting entries held back by a key pause */

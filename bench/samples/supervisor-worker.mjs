@@ -1,6 +1,7 @@
-/** Thread side of the supervisor Threads variant: the same requests as the platform variant. */
+// The supervisor's thread, in plain JS as a user ships it: the built package and the compiled
+// request schemas (protocol.js sits next to this file in the bench build).
 import * as Effect from "effect/Effect"
-import * as ThreadRunner from "../../src/ThreadRunner.js"
+import { ThreadRunner } from "effect-supervisor/threads"
 import { Request } from "./protocol.js"
 import { fib } from "./tasks.mjs"
 

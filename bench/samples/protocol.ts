@@ -1,4 +1,4 @@
-/** Schema requests for the Effect thread variants (platform Worker and supervisor Threads). */
+/** Schema requests of the supervisor Threads alternative (imported by both sides of the thread). */
 import * as Schema from "effect/Schema"
 
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
