@@ -13,8 +13,11 @@ import type * as Duration from "effect/Duration"
  * The options given to `Supervisor.make` / `Supervisor.run` (or a runtime call such as
  * `resize`) are not valid.
  *
+ * When to use: catch it where options come from configuration; `Supervisor.validate` checks
+ * options without starting anything.
+ *
  * Details: `message` names the field and the value, e.g.
- * `workers must be an integer >= 1, got 0`.
+ * `workers must be an integer >= 1, got 0`. Nothing was started when it is raised.
  *
  * @example
  * ```ts
@@ -22,10 +25,14 @@ import type * as Duration from "effect/Duration"
  * import { Supervisor } from "effect-supervisor"
  *
  * const program = Supervisor.run([1, 2], { workers: 0, handler: Effect.succeed }).pipe(
+ *   Effect.map(() => "ran"),
  *   Effect.catchTag("InvalidOptions", (e) => Effect.succeed(e.message))
  * )
+ *
+ * Effect.runPromise(program).then(console.log) // workers must be an integer >= 1, got 0
  * ```
  *
+ * @category errors
  * @since 0.1.0
  */
 export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
@@ -36,6 +43,29 @@ export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
  * A task was submitted after `shutdown` / `shutdownNow` (or after the supervisor escalated or
  * its scope closed). The task was not accepted and has no outcome.
  *
+ * When to use: catch it in producers that may outlive the supervisor (a request handler
+ * submitting work during shutdown) to answer "try later" instead of failing.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({ workers: 1, handler: (n: number) => Effect.succeed(n) })
+ *     yield* sup.shutdown
+ *     return yield* sup.submit(1).pipe(
+ *       Effect.as("accepted"),
+ *       Effect.catchTag("SupervisorClosed", (e) => Effect.succeed(e.message))
+ *     )
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // the supervisor is closed: it accepts no new tasks
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class SupervisorClosed extends Data.TaggedError("SupervisorClosed")<{}> {
@@ -52,6 +82,34 @@ const TaskTimeoutBase = Data.TaggedError("TaskTimeout")
  * as the supervisor's task type in `Outcome.Failure`). The attempt was interrupted
  * (its finalizers ran); `retry` retries it like a typed failure.
  *
+ * Details: `task` is the task, `timeout` the bound that was exceeded. After the last attempt
+ * the task's outcome is a `Failure` whose `error` is this.
+ *
+ * Gotchas: waiting for a `rateLimit` permit is not part of the timeout.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({
+ *       workers: 1,
+ *       handler: (ms: number) => Effect.sleep(ms),
+ *       timeout: "10 millis"
+ *     })
+ *     return yield* sup.execute(1_000).pipe(
+ *       Effect.as("done"),
+ *       Effect.catchTag("TaskTimeout", (e) => Effect.succeed(`${e.task} ms: ${e.message}`))
+ *     )
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // 1000 ms: task timed out after Duration(10ms)
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class TaskTimeout<out T = unknown> extends TaskTimeoutBase<{
@@ -67,8 +125,31 @@ export class TaskTimeout<out T = unknown> extends TaskTimeoutBase<{
  * The worker's resource broke while it ran the task (e.g. its worker thread exited). The
  * task ends with this failure and the worker restarts under the restart policy.
  *
- * Handlers may fail with it themselves to say "my resource is broken, restart me".
+ * When to use: handlers may fail with it themselves to say "my resource is broken, restart
+ * me" (a dropped connection); the worker then releases its resource and acquires a new one.
  *
+ * Gotchas: it is never retried by `retry` (the task's resource is gone), and every crash
+ * counts against the restart intensity (`Restart.policy`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Errors, Supervisor } from "effect-supervisor"
+ *
+ * let connections = 0
+ * const program = Supervisor.run(["ok", "broken", "ok"], {
+ *   workers: 1,
+ *   resource: Effect.sync(() => ++connections),
+ *   handler: (task: string, connection) =>
+ *     task === "broken"
+ *       ? Effect.fail(new Errors.WorkerCrashed({ cause: `connection ${connection} reset` }))
+ *       : Effect.succeed(connection)
+ * })
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.stats.restarts, connections)) // 1 2
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class WorkerCrashed extends Data.TaggedError("WorkerCrashed")<{
@@ -83,6 +164,28 @@ export class WorkerCrashed extends Data.TaggedError("WorkerCrashed")<{
  * The supervisor gave up: more than `maxRestarts` restarts within `within` (or the backoff
  * schedule ended). Running tasks were interrupted, queued ones ended `Interrupted`.
  *
+ * Details: `restarts` counts the restarts made, `cause` is the failure of the last worker.
+ * The error reaches `shutdown`, `shutdownNow`, `awaitIdle` and `run`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Restart, Supervisor } from "effect-supervisor"
+ *
+ * const program = Supervisor.run([1], {
+ *   workers: 1,
+ *   resource: Effect.fail("no connection"),
+ *   handler: (n: number) => Effect.succeed(n),
+ *   restart: Restart.policy({ maxRestarts: 2 })
+ * }).pipe(
+ *   Effect.as("ran"),
+ *   Effect.catchTag("Escalated", (e) => Effect.succeed(e.message))
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // supervisor escalated after 3 restarts
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class Escalated extends Data.TaggedError("Escalated")<{
@@ -96,8 +199,29 @@ export class Escalated extends Data.TaggedError("Escalated")<{
 
 /**
  * The task was interrupted before it produced a value: by `shutdownNow`, by its scope
- * closing, by `cancel`, or by an escalation.
+ * closing, by `cancel`, or by an escalation. `execute` fails with it.
  *
+ * @example
+ * ```ts
+ * import { Effect, Fiber } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({ workers: 1, handler: (_: string) => Effect.never })
+ *     const waiting = yield* Effect.fork(sup.execute("forever"))
+ *     yield* Effect.sleep("10 millis")
+ *     yield* sup.shutdownNow
+ *     return yield* Fiber.join(waiting).pipe(
+ *       Effect.catchTag("TaskInterrupted", (e) => Effect.succeed(`${e.task}: ${e.message}`))
+ *     )
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // forever: task interrupted
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
@@ -109,8 +233,38 @@ export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
 }
 
 /**
- * The task was dropped by a full `"dropping"` or `"sliding"` queue.
+ * The task was dropped by a full `"dropping"` or `"sliding"` queue; `execute` fails with it.
  *
+ * Gotchas: with `"dropping"`, a task that does not fit is refused before it is accepted, so
+ * `execute` of it fails with this at once; with `"sliding"` the oldest waiting task is the
+ * one dropped.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({
+ *       workers: 1,
+ *       capacity: 1,
+ *       strategy: "sliding",
+ *       handler: (_: string) => Effect.sleep("50 millis")
+ *     })
+ *     yield* sup.submit("running")
+ *     yield* Effect.sleep("10 millis")
+ *     const oldest = yield* Effect.fork(sup.execute("oldest"))
+ *     yield* Effect.sleep("10 millis")
+ *     yield* sup.submit("newest") // the queue holds one task: "oldest" slides out
+ *     return yield* oldest.await
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then((exit) => console.log(exit._tag)) // Failure
+ * ```
+ *
+ * @category errors
  * @since 0.1.0
  */
 export class TaskDropped extends Data.TaggedError("TaskDropped")<{
@@ -139,15 +293,18 @@ export class TaskDropped extends Data.TaggedError("TaskDropped")<{
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor/threads"
+ * import { Errors } from "effect-supervisor"
  *
- * declare const spec: Threads.Spec<any>
- * // the same class: Errors.ThreadStartFailed, from "effect-supervisor"
- * const program = Effect.scoped(Threads.resource(spec)).pipe(
- *   Effect.catchTag("ThreadStartFailed", (e) => Effect.logError(e.message))
+ * // what Threads.resource fails with (the same class is exported by effect-supervisor/threads)
+ * const failed = new Errors.ThreadStartFailed({ file: "worker.ts", cause: new Error("exit code 1") })
+ * const program = Effect.fail(failed).pipe(
+ *   Effect.catchTag("ThreadStartFailed", (e) => Effect.succeed(e.message))
  * )
+ *
+ * Effect.runPromise(program).then(console.log) // worker thread worker.ts failed to start: exit code 1
  * ```
  *
+ * @category errors
  * @since 0.1.0
  */
 export class ThreadStartFailed extends Data.TaggedError("ThreadStartFailed")<{
@@ -161,8 +318,33 @@ export class ThreadStartFailed extends Data.TaggedError("ThreadStartFailed")<{
 }
 
 /**
- * What `execute` can add to the handler's own error type.
+ * What `execute` can add to the handler's own error type: the handler's `E` arrives
+ * unchanged, next to these.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Errors } from "effect-supervisor"
+ *
+ * const explain = (e: Errors.TaskError): string => {
+ *   switch (e._tag) {
+ *     case "SupervisorClosed":
+ *       return "closed"
+ *     case "TaskTimeout":
+ *       return "too slow"
+ *     case "WorkerCrashed":
+ *       return "resource broke"
+ *     case "TaskInterrupted":
+ *       return "interrupted"
+ *     case "TaskDropped":
+ *       return "queue full"
+ *   }
+ * }
+ *
+ * Effect.runSync(Effect.sync(() => console.log(explain({ _tag: "TaskDropped" } as Errors.TaskError)))) // queue full
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export type TaskError = SupervisorClosed | TaskTimeout | WorkerCrashed | TaskInterrupted | TaskDropped

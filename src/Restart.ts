@@ -14,13 +14,31 @@ import * as Schedule from "effect/Schedule"
  * `"one-for-one"` restarts only the failed worker; `"one-for-all"` restarts every worker
  * (for resources that share state).
  *
+ * @example
+ * ```ts
+ * import { Restart } from "effect-supervisor"
+ *
+ * const strategy: Restart.Strategy = "one-for-all" // workers share one upstream session
+ * console.log(Restart.policy({ strategy }).strategy) // one-for-all
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export type Strategy = "one-for-one" | "one-for-all"
 
 /**
- * A restart policy. Build one with {@link policy}.
+ * A restart policy. Build one with {@link policy}; pass it as a supervisor's `restart` option.
  *
+ * @example
+ * ```ts
+ * import { Restart } from "effect-supervisor"
+ *
+ * const policy: Restart.Policy = Restart.policy({ maxRestarts: 10, within: "1 minute" })
+ * console.log(policy._tag, policy.maxRestarts, policy.within) // RestartPolicy 10 1 minute
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface Policy {
@@ -41,6 +59,19 @@ export interface Policy {
 /**
  * The default backoff: exponential from 10 ms, each delay capped at 1 s.
  *
+ * When to use: as a base to extend, e.g. with `Schedule.jittered` when many supervisors
+ * restart against one shared service.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Restart } from "effect-supervisor"
+ *
+ * const policy = Restart.policy({ backoff: Restart.defaultBackoff.pipe(Schedule.jittered) })
+ * console.log(Restart.defaultPolicy.backoff === Restart.defaultBackoff, policy.maxRestarts) // true 5
+ * ```
+ *
+ * @category constants
  * @since 0.1.0
  */
 export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential("10 millis").pipe(
@@ -72,6 +103,10 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.expo
  * Defaults: exponential backoff 10 ms..1 s, 5 restarts within 5 seconds, 10 futile restarts in
  * a row (about 5 s with the default backoff), `"one-for-one"`.
  *
+ * Gotchas: a backoff that ends (e.g. `Schedule.recurs(3)`) escalates when it runs out, even
+ * within the intensity limit. `within` is measured on `Clock`, so tests drive it with
+ * `TestClock`.
+ *
  * @example
  * ```ts
  * import { Schedule } from "effect"
@@ -83,8 +118,10 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.expo
  *   within: "1 minute",
  *   strategy: "one-for-all"
  * })
+ * console.log(policy.maxRestarts, policy.strategy) // 3 one-for-all
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const policy = (options: {
@@ -103,8 +140,17 @@ export const policy = (options: {
 })
 
 /**
- * The default policy: `policy({})`.
+ * The default policy: `policy({})` — what a supervisor uses without a `restart` option.
  *
+ * @example
+ * ```ts
+ * import { Restart } from "effect-supervisor"
+ *
+ * const { maxRestarts, strategy, within } = Restart.defaultPolicy
+ * console.log(maxRestarts, within, strategy) // 5 5 seconds one-for-one
+ * ```
+ *
+ * @category constants
  * @since 0.1.0
  */
 export const defaultPolicy: Policy = policy()

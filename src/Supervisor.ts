@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -12,7 +12,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Escalated, InvalidOptions, SupervisorClosed, TaskError, TaskTimeout } from "./Errors.js"
-import { validate } from "./internal/options.js"
+import { validate as validateOptions } from "./internal/options.js"
 import * as internal from "./internal/supervisor.js"
 import * as workerInfo from "./internal/workerInfo.js"
 import type * as Outcome from "./Outcome.js"
@@ -40,7 +40,31 @@ import type * as Restart from "./Restart.js"
  * - `initial` / `combine`: the fold of successes into the state `Ref`.
  * - `name`: metric label and span prefix; naming a supervisor turns on a span per task
  *   (`<name>.task`) unless `spans: false`.
+ * - `key` / `perKey` / `priority`: fair per-key scheduling and priorities.
  *
+ * Gotchas: `Options` are checked when the supervisor starts (see {@link validate});
+ * `combine` without `initial` folds into `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { Restart, Supervisor } from "effect-supervisor"
+ *
+ * const options: Supervisor.Options<string, number, Error> = {
+ *   workers: 4,
+ *   handler: (url) => Effect.tryPromise({ try: () => Promise.resolve(url.length), catch: (e) => e as Error }),
+ *   capacity: 100,
+ *   timeout: "5 seconds",
+ *   retry: Schedule.recurs(2),
+ *   rateLimit: { limit: 10, interval: "1 second" },
+ *   restart: Restart.policy({ maxRestarts: 3 }),
+ *   name: "crawler"
+ * }
+ *
+ * Effect.runPromise(Supervisor.run(["https://a.example"], options)).then((s) => console.log(s.stats.succeeded)) // 1
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface Options<T, A, E = never, R = never, S = void, Res = void> {
@@ -93,6 +117,24 @@ export interface Options<T, A, E = never, R = never, S = void, Res = void> {
  *   (its finalizers run) and `cancel` returns once it has its outcome; a finished task is left
  *   as it is.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({ workers: 1, handler: (n: number) => Effect.succeed(n * 10) })
+ *     const handle: Supervisor.TaskHandle<number, number, never> = yield* sup.submitWithHandle(4)
+ *     const outcome = yield* handle.await
+ *     return outcome._tag === "Success" ? outcome.value : -1
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // 40
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface TaskHandle<T, A, E> {
@@ -106,6 +148,25 @@ export interface TaskHandle<T, A, E> {
  * not ended; the rest count outcomes. `submitted = succeeded + failed + defects + interrupted
  * + dropped + queued + running` at any quiet moment.
  *
+ * When to use: health checks and dashboards (`stats` is cheap: no lock, a snapshot of
+ * counters); metrics carry the same counts over time.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Supervisor.run([1, 2, 3, 4], {
+ *   workers: 2,
+ *   handler: (n: number) => (n % 2 === 0 ? Effect.succeed(n) : Effect.fail("odd"))
+ * })
+ *
+ * Effect.runPromise(program).then(({ stats }: { stats: Supervisor.Stats }) =>
+ *   console.log(stats.submitted, stats.succeeded, stats.failed) // 4 2 2
+ * )
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface Stats {
@@ -135,7 +196,30 @@ export interface Stats {
  * - `failures`: every `Failure` and `Defect` outcome.
  * - `pending`: tasks that never started: interrupted before they started (`shutdownNow`, scope
  *   close, escalation) or dropped by a full queue.
+ * - `stats`: the final counts.
  *
+ * When to use: the result of `run`, `shutdown` and `shutdownNow`; `pending` is what a
+ * service hands back (re-queues, persists) when it stops early.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({ workers: 1, handler: (_: string) => Effect.never })
+ *     yield* sup.submitAll(["running", "queued-1", "queued-2"])
+ *     yield* Effect.sleep("10 millis")
+ *     const summary: Supervisor.Summary<string, never, never, void> = yield* sup.shutdownNow
+ *     return summary.pending
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // [ 'queued-1', 'queued-2' ]
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 // `A` is unused but kept so a Summary's type names all of its supervisor's parameters
@@ -148,8 +232,36 @@ export interface Summary<T, A, E, S> {
 }
 
 /**
- * A running supervisor.
+ * A running supervisor: hand it tasks (`submit`, `submitAll`, `submitStream`, `offer`,
+ * `execute`, `submitWithHandle`), watch it (`stats`, `state`, `outcomes`, `awaitIdle`),
+ * steer it (`pause`, `resume`, `resize`) and stop it (`shutdown`, `shutdownNow`).
  *
+ * Gotchas: it is bound to the `Scope` it was made in; closing that scope stops it like
+ * `shutdownNow`. Use {@link Tag} or {@link layer} to share one across a program.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup: Supervisor.Supervisor<string, number> = yield* Supervisor.make({
+ *       workers: 2,
+ *       handler: (word: string) => Effect.succeed(word.length)
+ *     })
+ *     const length = yield* sup.execute("supervisor")
+ *     yield* sup.submitAll(["a", "bb"])
+ *     yield* sup.awaitIdle
+ *     const stats = yield* sup.stats
+ *     return `${length} ${stats.succeeded}`
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // 10 3
+ * ```
+ *
+ * @category models
  * @since 0.1.0
  */
 export interface Supervisor<T, A, E = never, S = void> {
@@ -256,17 +368,20 @@ export interface Supervisor<T, A, E = never, S = void> {
  *     })
  *     yield* sup.submitAll([1, 2, 3])
  *     const summary = yield* sup.shutdown
- *     return summary.state // 14
+ *     return summary.state
  *   })
  * )
+ *
+ * Effect.runPromise(program).then(console.log) // 14
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <T, A, E = never, R = never, S = void, Res = void>(
   options: Options<T, A, E, R, S, Res>
 ): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, Provided<R> | Scope.Scope> =>
-  Effect.flatMap(validate(options), (config) => internal.make(options, config)) as Effect.Effect<
+  Effect.flatMap(validateOptions(options), (config) => internal.make(options, config)) as Effect.Effect<
     Supervisor<T, A, E, S>,
     InvalidOptions,
     Provided<R> | Scope.Scope
@@ -275,6 +390,24 @@ export const make = <T, A, E = never, R = never, S = void, Res = void>(
 /**
  * What is left of a handler's (and resource's) requirements once the supervisor provides its
  * own services: each attempt's `Scope` and the `WorkerInfo`.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly save: (n: number) => Effect.Effect<void> }>() {}
+ *
+ * // the handler needs Db and WorkerInfo; run requires only Db: Provided<Db | WorkerInfo> is Db
+ * const handler = (n: number) => Effect.zipRight(Supervisor.WorkerInfo, Effect.flatMap(Db, (db) => db.save(n)))
+ * const needsDb: Effect.Effect<unknown, unknown, Supervisor.Provided<Db | Supervisor.WorkerInfo>> = Supervisor.run(
+ *   [1, 2],
+ *   { workers: 2, handler }
+ * )
+ * const program = Effect.provideService(needsDb, Db, { save: () => Effect.void })
+ *
+ * Effect.runPromise(program).then(() => console.log("saved")) // saved
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -300,6 +433,8 @@ export type Provided<R> = Exclude<R, WorkerInfo | Scope.Scope>
  *   handler: (n: number) =>
  *     Effect.map(Supervisor.WorkerInfo, (worker) => `worker ${worker.id} doubled ${n} to ${n * 2}`)
  * })
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.stats.succeeded)) // 3
  * ```
  *
  * @since 0.2.0
@@ -308,6 +443,25 @@ export type Provided<R> = Exclude<R, WorkerInfo | Scope.Scope>
 export const WorkerInfo: typeof workerInfo.WorkerInfo = workerInfo.WorkerInfo
 
 /**
+ * The type of the `WorkerInfo` service (its `id` and `incarnation`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const describe = (info: Supervisor.WorkerInfo["Type"]) => `worker ${info.id}, restarted ${info.incarnation} times`
+ *
+ * const program = Supervisor.run(["only"], {
+ *   workers: 1,
+ *   handler: () => Effect.map(Supervisor.WorkerInfo, describe),
+ *   initial: "",
+ *   combine: (_, line) => line
+ * })
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.state)) // worker 0, restarted 0 times
+ * ```
+ *
  * @since 0.2.0
  * @category services
  */
@@ -316,6 +470,12 @@ export type WorkerInfo = workerInfo.WorkerInfo
 /**
  * A `Layer` that provides a supervisor as the service of `tag`; the supervisor lives as long
  * as the layer (releasing the layer behaves like `shutdownNow`).
+ *
+ * When to use: a supervisor shared by a program's services, declared with your own
+ * `Context.Tag`. {@link Tag} declares the tag and its layer in one go.
+ *
+ * Details: the layer fails with `InvalidOptions` when the options are invalid; the handler's
+ * requirements `R` become the layer's.
  *
  * @example
  * ```ts
@@ -330,8 +490,11 @@ export type WorkerInfo = workerInfo.WorkerInfo
  * })
  *
  * const program = Effect.flatMap(Squares, (sup) => sup.execute(7)).pipe(Effect.provide(SquaresLive))
+ *
+ * Effect.runPromise(program).then(console.log) // 49
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = <Id, T, A, E = never, R = never, S = void, Res = void>(
@@ -360,9 +523,12 @@ export const layer = <Id, T, A, E = never, R = never, S = void, Res = void>(
  *   handler: (n) => Effect.succeed(n * n),
  *   initial: 0,
  *   combine: (sum, square) => sum + square
- * }).pipe(Effect.map((summary) => summary.state)) // 338350
+ * }).pipe(Effect.map((summary) => summary.state))
+ *
+ * Effect.runPromise(sumOfSquares).then(console.log) // 338350
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const run = <T, A, E = never, R = never, S = void, Res = void>(
@@ -381,3 +547,116 @@ export const run = <T, A, E = never, R = never, S = void, Res = void>(
         )
     )
   ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>>
+
+/**
+ * The class {@link Tag} returns: a `Context.Tag` whose service is the supervisor, with the
+ * layer that makes it as `Default`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * class Mailer extends Supervisor.Tag<Mailer>()("Mailer", {
+ *   workers: 2,
+ *   handler: (to: string) => Effect.succeed(`sent to ${to}`)
+ * }) {}
+ *
+ * const layer: Layer.Layer<Mailer, unknown> = Mailer.Default
+ * const program = Effect.flatMap(Mailer, (mailer) => mailer.execute("ada@example.com"))
+ *
+ * Effect.runPromise(Effect.provide(program, layer)).then(console.log) // sent to ada@example.com
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TagClass<Self, Id extends string, T, A, E, R, S>
+  extends Context.TagClass<Self, Id, Supervisor<T, A, E, S>>
+{
+  /** makes the supervisor for as long as the layer lives; releasing it behaves like `shutdownNow` */
+  readonly Default: Layer.Layer<Self, InvalidOptions, Provided<R>>
+}
+
+/**
+ * Declares a supervisor service in one go, in the style of `Effect.Service`: a `Context.Tag`
+ * class whose service type is inferred from the options, and its layer as `Default`.
+ *
+ * When to use: a supervisor that several parts of a program share (a job runner, a mailer),
+ * without writing out `Supervisor<T, A, E, S>` in a hand-made `Context.Tag`.
+ *
+ * Details: `Tag<Self>()(id, options)` — `Self` is the class being declared (as with
+ * `Context.Tag`), `id` its unique key. `Default` is `layer(tag, options)`: it fails with
+ * `InvalidOptions` on invalid options and requires what the handler and resource require
+ * (minus `Scope`). Provide another layer for the same tag (e.g. `layer(Self, testOptions)`)
+ * to swap the configuration in tests.
+ *
+ * Gotchas: the options are fixed when the class is declared; for options that come from
+ * configuration, build the layer with {@link layer} inside `Layer.unwrapEffect`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * class Thumbnails extends Supervisor.Tag<Thumbnails>()("app/Thumbnails", {
+ *   workers: 4,
+ *   handler: (path: string) => Effect.succeed(`${path}.thumb.png`),
+ *   initial: 0,
+ *   combine: (made) => made + 1
+ * }) {}
+ *
+ * const program = Effect.gen(function*() {
+ *   const thumbnails = yield* Thumbnails
+ *   const first = yield* thumbnails.execute("cat.png")
+ *   yield* thumbnails.submitAll(["dog.png", "owl.png"])
+ *   yield* thumbnails.awaitIdle
+ *   return `${first}, ${yield* thumbnails.state} made`
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(Thumbnails.Default))).then(console.log) // cat.png.thumb.png, 3 made
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const Tag = <Self>() =>
+<const Id extends string, T, A, E = never, R = never, S = void, Res = void>(
+  id: Id,
+  options: Options<T, A, E, R, S, Res>
+): TagClass<Self, Id, T, A, E, R, S> => {
+  const tag = Context.Tag(id)<Self, Supervisor<T, A, E, S>>()
+  // the subclass a user declares shares the key `id`, so this layer provides it too
+  return Object.assign(tag, { Default: layer(tag, options) })
+}
+
+/**
+ * Checks supervisor options the way `make` does, without starting anything: succeeds with
+ * the options unchanged, or fails with `InvalidOptions` naming the field and the value.
+ *
+ * When to use: fail fast at start-up on options assembled from configuration (environment,
+ * files, flags), before any layer is built; or in a health check of a config change.
+ *
+ * Details: accepts any value (configuration is often `unknown` until checked) and returns it
+ * with its own type. `make`, `layer`, `run` and `Tag` run the same check.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const fromEnv = { workers: Number("0"), handler: (n: number) => Effect.succeed(n) }
+ *
+ * const program = Supervisor.validate(fromEnv).pipe(
+ *   Effect.as("valid"),
+ *   Effect.catchTag("InvalidOptions", (e) => Effect.succeed(e.message))
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // workers must be an integer >= 1, got 0
+ * ```
+ *
+ * @category validation
+ * @since 0.1.0
+ */
+export const validate = <const O>(options: O): Effect.Effect<O, InvalidOptions> =>
+  Effect.as(validateOptions(options), options)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect } from "effect"
+import { Cause, Effect, pipe } from "effect"
 import { Errors, Outcome, Supervisor } from "effect-supervisor"
 
 describe("Outcome", () => {
@@ -22,6 +22,20 @@ describe("Outcome", () => {
       })
     )
     expect(described).toEqual(["ok one in 2", "failed bad", "defect boom", "interrupted 4", "dropped 5"])
+  })
+
+  it("match is dual: data-last gives what data-first gives", () => {
+    const cases: Outcome.Cases<number, string, "bad", string> = {
+      Success: (s) => `ok ${s.value}`,
+      Failure: (f) => `failed ${f.error}`,
+      Defect: (d) => `defect ${String(d.defect)}`,
+      Interrupted: (i) => `interrupted ${i.task}`,
+      Dropped: (d) => `dropped ${d.task}`
+    }
+    const dataLast = all.map(Outcome.match(cases))
+    expect(dataLast).toEqual(all.map((o) => Outcome.match(o, cases)))
+    expect(dataLast).toEqual(["ok one", "failed bad", "defect boom", "interrupted 4", "dropped 5"])
+    expect(pipe(all[1], Outcome.match(cases))).toBe("failed bad")
   })
 
   it("guards narrow exactly one tag each", () => {

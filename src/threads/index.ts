@@ -5,8 +5,18 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/**
+ * The main side: a worker resource backed by a worker thread, and the handler that sends tasks to it.
+ *
+ * @category modules
+ * @since 0.1.0
+ */
 export * as Threads from "../Threads.js"
 
-/** @since 0.1.0 */
+/**
+ * The thread side: serve Schema-typed request handlers inside a worker thread.
+ *
+ * @category modules
+ * @since 0.1.0
+ */
 export * as ThreadRunner from "../ThreadRunner.js"
