@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, type Layer, TestClock } from "effect"
 import { Durable } from "effect-supervisor/durable"
 import pg from "pg"
 
@@ -86,4 +86,17 @@ export const eventually = <A, E, R>(
       if (Date.now() > until) return yield* Effect.fail(new Error(`not reached within ${within} ms: ${JSON.stringify(value)}`))
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
     }
+  })
+
+/** runs `effect` on the TestClock, moving time on in 10 ms steps until it ends (at most 10 minutes) */
+export const drive = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let step = 0; step < 60_000; step++) {
+      const done = yield* Fiber.poll(fiber)
+      if (done._tag === "Some") return yield* done.value
+      yield* TestClock.adjust("10 millis")
+    }
+    yield* Fiber.interrupt(fiber)
+    return yield* Effect.fail(new Error("not done within 10 minutes of test time"))
   })
