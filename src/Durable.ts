@@ -11,9 +11,9 @@
  *
  * @since 0.1.0
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -490,7 +490,9 @@ export interface LayerOptions {
  * @category layers
  * @since 0.1.0
  */
-export const layerWith = (options: LayerOptions): Layer.Layer<internal.Store, internal.StoreError, SqlClient.SqlClient> =>
+export const layerWith = (
+  options: LayerOptions
+): Layer.Layer<internal.Store, internal.StoreError, SqlClient.SqlClient> =>
   Layer.effect(internal.Store, SqlStore.make(options))
 
 /**
@@ -578,7 +580,9 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
   return Layer.effect(internal.Store, store).pipe(
     Layer.provide(SqliteClient.layer({ filename: options.file })),
     Layer.mapError((cause) =>
-      cause instanceof internal.StoreError ? cause : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
+      cause instanceof internal.StoreError
+        ? cause
+        : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
     )
   )
 }

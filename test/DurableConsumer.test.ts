@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Ref, Schedule, Schema } from "effect"
+import { Data, Effect, Ref, Schedule, Schema, type Scope } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
 import { backends, drive, eventually, requirePg } from "./durable/backends.js"
@@ -21,7 +21,7 @@ afterAll(all.cleanup)
 
 for (const backend of all.list) {
   describe(`Durable consumer on ${backend.name}`, () => {
-    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store>) =>
+    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
       Effect.provide(Effect.scoped(effect), backend.fresh())
 
     it.live("runs every job once with ctx { id, attempt, deadline } and stores the results", () =>
@@ -89,7 +89,8 @@ for (const backend of all.list) {
         const emails = yield* Durable.producer(Emails)
         const id = yield* emails.offer({ to: "long" })
         const runs = yield* Ref.make(0)
-        const handler = () => Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.as(Effect.sleep("1500 millis"), "done"))
+        const handler = () =>
+          Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.as(Effect.sleep("1500 millis"), "done"))
         yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler })
         yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler })
         expect(yield* emails.await(id)).toMatchObject({ state: "succeeded", attempts: 1 })
@@ -137,7 +138,12 @@ for (const backend of all.list) {
         expect(infos.map((info) => info.state)).toEqual(Array(6).fill("queued"))
         // the interrupted running job used its attempt; the five unstarted ones did not
         expect(infos.map((info) => info.attempts).sort()).toEqual([0, 0, 0, 0, 0, 1])
-        yield* Durable.consumer({ queue: Emails, workers: 3, timeout: "5 seconds", handler: (e) => Effect.succeed(e.to) })
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 3,
+          timeout: "5 seconds",
+          handler: (e) => Effect.succeed(e.to)
+        })
         const done = yield* Effect.forEach(ids, (id) => emails.await(id))
         expect(done.every((info) => info.state === "succeeded")).toBe(true)
       })))
@@ -193,7 +199,12 @@ for (const backend of all.list) {
           maxAttempts: 3
         }])
         const emails = yield* Durable.producer(Emails)
-        yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "1 second", handler: (e) => Effect.succeed(e.to) })
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "1 second",
+          handler: (e) => Effect.succeed(e.to)
+        })
         const info = yield* emails.await(id)
         expect(info.state).toBe("dead")
         expect(info.lastError?._tag).toBe("Defect")

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Durable } from "effect-supervisor/durable"
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { Effect } from "effect"
-import { Durable } from "effect-supervisor/durable"
 import { dropPgTables, pgUrl, removeDir, requirePg, tempDir, uniqueTable } from "./durable/backends.js"
 import { CrashJobs } from "./durable/child.js"
 
@@ -109,7 +109,8 @@ for (const target of targets) {
       const lease = 2000
       const ids = await seed(target.name, where, lease, 4000)
       const children: Array<Child> = []
-      const done = () => new Set(children.flatMap((child) => child.events.filter((e) => e.kind === "done").map((e) => e.id)))
+      const done = () =>
+        new Set(children.flatMap((child) => child.events.filter((e) => e.kind === "done").map((e) => e.id)))
       const args = [target.name, where, "25", "auto", String(lease), "20"]
       let killedAt = 0
       const victim = new Child(args, () => {

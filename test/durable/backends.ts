@@ -1,15 +1,14 @@
+import { Effect, Fiber, type Layer, TestClock } from "effect"
+import { Durable } from "effect-supervisor/durable"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber, type Layer, TestClock } from "effect"
-import { Durable } from "effect-supervisor/durable"
 import pg from "pg"
 
 export const pgUrl = process.env.DURABLE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 
 /** a table name of its own per test run, so parallel runs never collide */
-export const uniqueTable = (prefix: string) =>
-  `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+export const uniqueTable = (prefix: string) => `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
 
 /** Fails with what is missing when PostgreSQL cannot be reached (never skips silently). */
 export const requirePg = async (): Promise<void> => {
@@ -83,7 +82,9 @@ export const eventually = <A, E, R>(
     while (true) {
       const value = yield* effect
       if (check(value)) return value
-      if (Date.now() > until) return yield* Effect.fail(new Error(`not reached within ${within} ms: ${JSON.stringify(value)}`))
+      if (Date.now() > until) {
+        return yield* Effect.fail(new Error(`not reached within ${within} ms: ${JSON.stringify(value)}`))
+      }
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
     }
   })

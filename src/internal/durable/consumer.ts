@@ -9,8 +9,6 @@
  *
  * @internal
  */
-import { randomUUID } from "node:crypto"
-import { hostname } from "node:os"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -18,6 +16,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
 import { InvalidOptions, TaskTimeout, WorkerCrashed } from "../../Errors.js"
 import type * as Outcome from "../../Outcome.js"
 import type * as Supervisor from "../../Supervisor.js"
@@ -83,7 +83,7 @@ const check = (options: Record<string, unknown>): InvalidOptions | undefined => 
 export const make = <T, A, E, R>(
   options: ConsumerOptions<T, A, E, R>
 ): Effect.Effect<Consumer, InvalidOptions, R | Scope.Scope | Store> =>
-  Effect.gen(function*() {
+  Effect.gen(this, function*() {
     const invalid = check(options as unknown as Record<string, unknown>)
     if (invalid !== undefined) return yield* invalid
     const store = yield* Store
@@ -202,28 +202,27 @@ class ConsumerImpl<T, A, E, R> {
   }
 
   get claimLoop(): Effect.Effect<never> {
-    const self = this
     const queue = this.options.queue
-    return Effect.gen(function*() {
+    return Effect.gen(this, function*() {
       while (true) {
-        const buffer = self.buffer()
-        const room = self.options.workers + buffer - self.active
+        const buffer = this.buffer()
+        const room = this.options.workers + buffer - this.active
         if (room < Math.max(1, Math.ceil(buffer / 2))) {
-          yield* Queue.take(self.room)
+          yield* Queue.take(this.room)
           continue
         }
         const limit = Math.min(CLAIM_BATCH, room)
-        const sentAt = self.clock.unsafeCurrentTimeMillis()
-        const claimed = yield* Effect.either(self.store.claim(queue.name, self.owner, limit, self.leaseMillis))
+        const sentAt = this.clock.unsafeCurrentTimeMillis()
+        const claimed = yield* Effect.either(this.store.claim(queue.name, this.owner, limit, this.leaseMillis))
         if (claimed._tag === "Left") {
           yield* Effect.logWarning("durable claim failed; retrying", claimed.left)
-          yield* Effect.sleep(Math.min(self.pollMillis, 1000))
+          yield* Effect.sleep(Math.min(this.pollMillis, 1000))
           continue
         }
-        const took = self.clock.unsafeCurrentTimeMillis() - sentAt
-        self.claimMillis = self.claimMillis * 0.8 + took * 0.2
-        if (claimed.right.length > 0) yield* self.accept(claimed.right, sentAt + self.leaseMillis)
-        if (claimed.right.length < limit) yield* self.idle
+        const took = this.clock.unsafeCurrentTimeMillis() - sentAt
+        this.claimMillis = this.claimMillis * 0.8 + took * 0.2
+        if (claimed.right.length > 0) yield* this.accept(claimed.right, sentAt + this.leaseMillis)
+        if (claimed.right.length < limit) yield* this.idle
       }
     })
   }
@@ -264,40 +263,38 @@ class ConsumerImpl<T, A, E, R> {
   }
 
   get renewLoop(): Effect.Effect<never> {
-    const self = this
     const every = Math.max(1, Math.floor(this.leaseMillis / 3))
-    return Effect.gen(function*() {
+    return Effect.gen(this, function*() {
       while (true) {
         yield* Effect.sleep(every)
-        yield* self.renewOnce
+        yield* this.renewOnce
       }
     })
   }
 
   get renewOnce(): Effect.Effect<void> {
-    const self = this
-    return Effect.gen(function*() {
-      const sent = [...self.held.values()].filter((held) => !held.dropped)
+    return Effect.gen(this, function*() {
+      const sent = [...this.held.values()].filter((held) => !held.dropped)
       if (sent.length > 0) {
-        const sentAt = self.clock.unsafeCurrentTimeMillis()
+        const sentAt = this.clock.unsafeCurrentTimeMillis()
         const renewed = yield* Effect.either(
-          self.store.renew(self.options.queue.name, self.owner, sent.map((held) => held.id), self.leaseMillis)
+          this.store.renew(this.options.queue.name, this.owner, sent.map((held) => held.id), this.leaseMillis)
         )
         if (renewed._tag === "Right") {
           const kept = new Map(renewed.right.map((row) => [row.id, row.attempts]))
           for (const held of sent) {
-            if (kept.get(held.id) === held.attempts) held.deadline = sentAt + self.leaseMillis
+            if (kept.get(held.id) === held.attempts) held.deadline = sentAt + this.leaseMillis
             // not returned: cancelled, or the lease went to another consumer
-            else if (self.held.get(held.id) === held) self.drop(held)
+            else if (this.held.get(held.id) === held) this.drop(held)
           }
         } else {
           yield* Effect.logWarning("durable lease renewal failed", renewed.left)
         }
       }
       // a running job whose lease could not be renewed in time must not run on past it
-      const now = self.clock.unsafeCurrentTimeMillis()
-      for (const held of self.held.values()) {
-        if (held.started && held.outcome === undefined && !held.dropped && now >= held.deadline) self.drop(held)
+      const now = this.clock.unsafeCurrentTimeMillis()
+      for (const held of this.held.values()) {
+        if (held.started && held.outcome === undefined && !held.dropped && now >= held.deadline) this.drop(held)
       }
     })
   }
@@ -347,13 +344,12 @@ class ConsumerImpl<T, A, E, R> {
   }
 
   settlements(batch: ReadonlyArray<Held<T>>): Effect.Effect<Array<readonly [Held<T>, Settlement]>> {
-    const self = this
-    return Effect.gen(function*() {
+    return Effect.gen(this, function*() {
       const out: Array<readonly [Held<T>, Settlement]> = []
-      const now = self.clock.unsafeCurrentTimeMillis()
+      const now = this.clock.unsafeCurrentTimeMillis()
       for (const held of batch) {
         if (held.dropped) continue
-        const settlement = yield* self.settlement(held, now)
+        const settlement = yield* this.settlement(held, now)
         out.push([held, settlement])
       }
       return out
@@ -428,16 +424,15 @@ class ConsumerImpl<T, A, E, R> {
   /** once: stop claiming, drain or hand back, flush the acknowledgements */
   stop(drain: boolean): Effect.Effect<ConsumerStats> {
     if (this.stopped !== undefined) return this.stopped
-    const self = this
-    const stopping = Effect.gen(function*() {
-      self.stopping = true
-      yield* Fiber.interrupt(self.claimer)
-      yield* Effect.ignore(drain ? self.supervisor.shutdown : self.supervisor.shutdownNow)
-      yield* Fiber.interrupt(self.acker)
+    const stopping = Effect.gen(this, function*() {
+      this.stopping = true
+      yield* Fiber.interrupt(this.claimer)
+      yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)
+      yield* Fiber.interrupt(this.acker)
       // every outcome is recorded now; a failing store gets a few more tries, then its leases expire
-      for (let tries = 0; self.outcomes.length > 0 && tries < 20; tries++) yield* self.flushOnce
-      yield* Fiber.interrupt(self.renewer)
-      return self.stats()
+      for (let tries = 0; this.outcomes.length > 0 && tries < 20; tries++) yield* this.flushOnce
+      yield* Fiber.interrupt(this.renewer)
+      return this.stats()
     })
     this.stopped = Effect.runSync(Effect.cached(stopping))
     return this.stopped

@@ -13,14 +13,7 @@ import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type {
-  ClaimedJob,
-  JobId,
-  NewJob,
-  Settlement,
-  StoredJob,
-  StoreService
-} from "./protocol.js"
+import type { ClaimedJob, JobId, NewJob, Settlement, StoredJob, StoreService } from "./protocol.js"
 import { Status, StoreError } from "./protocol.js"
 
 /** @internal */
@@ -136,7 +129,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
   const local = new Map<string, Set<() => void>>()
   const signalLocal = (queue: string) => {
     const signals = local.get(queue)
-    if (signals !== undefined) for (const signal of signals) signal()
+    if (signals !== undefined) { for (const signal of signals) signal() }
   }
 
   const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
