@@ -256,8 +256,9 @@ class ConsumerImpl<T, A, E, R> {
     return Effect.flatMap(
       Effect.orElseSucceed(this.store.nextDue(this.options.queue.name), () => undefined),
       (due) => {
+        // at least 1 ms: a job due "now" that the claim did not get must not spin this loop
         const wait = due === undefined ? this.pollMillis : Math.min(this.pollMillis, Math.max(1, due))
-        return due === 0 ? Effect.void : Effect.raceFirst(Queue.take(this.wake), Effect.sleep(wait))
+        return Effect.raceFirst(Queue.take(this.wake), Effect.sleep(wait))
       }
     )
   }

@@ -198,7 +198,8 @@ export const make: Effect.Effect<StoreService> = Effect.sync(() => {
       let due: number | undefined
       for (const row of rows.values()) {
         if (row.queue !== queue || row.status !== Status.Ready) continue
-        const at = Math.max(row.runAt, row.leaseUntil ?? 0)
+        // claimable once the lease is strictly past
+        const at = Math.max(row.runAt, row.leaseUntil === null ? 0 : row.leaseUntil + 1)
         if (due === undefined || at < due) due = at
       }
       return due === undefined ? undefined : Math.max(0, due - now)

@@ -355,7 +355,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
       "nextDue",
       Effect.map(
         sql<{ due: string | number | null }>`
-          SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > run_at THEN lease_until ELSE run_at END)
+          SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until >= run_at THEN lease_until + 1 ELSE run_at END)
             - ${now} AS due
           FROM ${t} WHERE queue = ${queue} AND status = 0`,
         (rows) => {
