@@ -39,6 +39,8 @@ import { nextDelay } from "./retry.js"
 
 /** at most this many jobs per claim statement */
 const CLAIM_BATCH = 100
+/** the adaptive prefetch aims to hold this much work (ms of handler time) beyond the workers */
+const PREFETCH_WINDOW_MILLIS = 100
 /** the adaptive prefetch never holds more than this many unstarted jobs */
 const MAX_BUFFER = 256
 /** finished rows past retention are deleted this often, this many per statement */
@@ -196,8 +198,10 @@ class ConsumerImpl<T, A, E, R> {
     if (this.options.prefetch !== undefined) return this.options.prefetch
     const workers = this.options.workers
     if (this.handlerMillis === undefined) return workers
-    // enough to keep the workers busy during one claim round trip, twice over
-    const wanted = Math.ceil((2 * workers * this.claimMillis) / Math.max(this.handlerMillis, 0.01))
+    // about PREFETCH_WINDOW of work plus two claim round trips: hundreds of fast jobs per claim,
+    // but with jobs far slower than a claim about one job beyond the free workers
+    const ahead = PREFETCH_WINDOW_MILLIS + 2 * this.claimMillis
+    const wanted = Math.ceil((workers * ahead) / Math.max(this.handlerMillis, 0.01))
     return Math.min(MAX_BUFFER, Math.max(1, wanted))
   }
 

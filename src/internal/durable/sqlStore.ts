@@ -29,10 +29,10 @@ const wrap = <A, R>(message: string, effect: Effect.Effect<A, SqlError.SqlError,
 
 const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
 
-/** rows per INSERT: well below SQLite's and PostgreSQL's bound on parameters per statement */
-const INSERT_CHUNK = 1000
+/** rows per INSERT: one statement stays short enough not to hold SQLite's write lock for long */
+const INSERT_CHUNK = 5000
 /** rows per settle statement */
-const SETTLE_CHUNK = 500
+const SETTLE_CHUNK = 1000
 
 const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
   const id = dialect === "pg" ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -119,11 +119,10 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
   const t = sql(table)
   const now = sql.literal(
     dialect === "pg"
-      ? "(extract(epoch from clock_timestamp()) * 1000)::int8"
+      ? "(extract(epoch from now()) * 1000)::int8"
       : "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
   )
   const skipLocked = sql.literal(dialect === "pg" ? "FOR UPDATE SKIP LOCKED" : "")
-  const int = (column: string) => sql.literal(`CAST(v.${column} AS BIGINT)`)
 
   const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, '')` : Effect.void
   const local = new Map<string, Set<() => void>>()
@@ -132,15 +131,44 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     if (signals !== undefined) { for (const signal of signals) signal() }
   }
 
+  /**
+   * A batch travels as one JSON parameter: the statement text never changes with the batch
+   * size, so it is prepared once, and a batch is bounded by nothing but memory.
+   */
+  const rowsOf = (columns: string) =>
+    dialect === "pg"
+      ? (json: string, alias = "v") =>
+        sql`json_to_recordset(${json}::json) AS ${sql.literal(alias)}(${sql.literal(columns)})`
+      : (json: string, alias = "v") =>
+        sql`(SELECT ${
+          sql.literal(
+            columns.split(", ").map((column) =>
+              `json_extract(value, '$.${column.split(" ")[0]}') AS ${column.split(" ")[0]}`
+            )
+              .join(", ")
+          )
+        } FROM json_each(${json}) ORDER BY key) AS ${sql.literal(alias)}`
+  const newJobs = rowsOf(
+    "idempotency_key text, job_key text, payload text, priority int, max_attempts int, run_at int8, delay int8"
+  )
+  const settledJobs = rowsOf("id int8, attempts int, status int, delay int8, refund int, result text, error text")
+
   const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
-    const values = jobs.map((job) =>
-      sql`(${queue}, ${job.idempotencyKey}, ${job.key}, ${job.payload}, ${job.priority}, ${job.maxAttempts}, ${
-        job.runAt === null ? sql`${now} + ${job.delayMillis}` : sql`${job.runAt}`
-      }, ${now})`
-    )
-    return sql<{ id: string | number }>`
+    const json = JSON.stringify(jobs.map((job) => ({
+      idempotency_key: job.idempotencyKey,
+      job_key: job.key,
+      payload: job.payload,
+      priority: job.priority,
+      max_attempts: job.maxAttempts,
+      run_at: job.runAt,
+      delay: job.delayMillis
+    })))
+    // `WHERE true`: SQLite needs it to tell the upsert clause from a join constraint
+    return sql<{ id: string | number; idempotency_key: string | null }>`
       INSERT INTO ${t} (queue, idempotency_key, job_key, payload, priority, max_attempts, run_at, created_at)
-      VALUES ${sql.csv(values)}
+      SELECT ${queue}, v.idempotency_key, v.job_key, v.payload, v.priority, v.max_attempts,
+        COALESCE(v.run_at, ${now} + v.delay), ${now}
+      FROM ${newJobs(json)} WHERE true
       ON CONFLICT DO NOTHING
       RETURNING id, idempotency_key`
   }
@@ -152,11 +180,9 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
         const ids: Array<JobId> = new Array(jobs.length)
         for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
           const chunk = jobs.slice(start, start + INSERT_CHUNK)
-          const rows = (yield* insertChunk(queue, chunk)) as unknown as ReadonlyArray<
-            { id: string | number; idempotency_key: string | null }
-          >
+          const rows = yield* insertChunk(queue, chunk)
           if (rows.length === chunk.length) {
-            // RETURNING follows the VALUES order on both dialects when nothing conflicted
+            // RETURNING follows the insertion (batch) order on both dialects
             for (let i = 0; i < rows.length; i++) ids[start + i] = String(rows[i].id)
             continue
           }
@@ -233,22 +259,29 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const settleChunk = (queue: string, owner: string, settlements: ReadonlyArray<Settlement>) => {
-    // VALUES columns are column1..column7 on both dialects
-    const values = settlements.map((s) =>
-      sql`(${s.id}, ${s.attempts}, ${s.status}, ${s.delayMillis}, ${s.refund ? 1 : 0}, ${s.result}, ${s.error})`
-    )
+    const json = JSON.stringify(settlements.map((s) => ({
+      id: Number(s.id),
+      attempts: s.attempts,
+      status: s.status,
+      delay: s.delayMillis,
+      refund: s.refund ? 1 : 0,
+      result: s.result,
+      error: s.error
+    })))
     return sql<{ id: string | number }>`
       UPDATE ${t} SET
-        status = ${int("column3")},
-        attempts = attempts - ${int("column5")},
-        run_at = CASE WHEN ${int("column3")} = 0 THEN ${now} + ${int("column4")} ELSE run_at END,
+        status = v.status,
+        attempts = ${t}.attempts - v.refund,
+        run_at = CASE WHEN v.status = 0 THEN ${now} + v.delay ELSE ${t}.run_at END,
         lease_until = NULL,
         lease_owner = NULL,
-        finished_at = CASE WHEN ${int("column3")} = 0 THEN NULL ELSE ${now} END,
-        result = v.column6,
-        last_error = COALESCE(v.column7, last_error)
-      FROM (VALUES ${sql.csv(values)}) AS v
-      WHERE ${t}.id = ${int("column1")} AND ${t}.attempts = ${int("column2")}
+        finished_at = CASE WHEN v.status = 0 THEN NULL ELSE ${now} END,
+        result = v.result,
+        last_error = COALESCE(v.error, ${t}.last_error)
+      FROM ${settledJobs(json)}
+      WHERE ${t}.id = v.id AND ${t}.attempts = v.attempts
+        -- the id list again, so the planner probes the primary key instead of scanning the table
+        AND ${t}.id IN (SELECT ids.id FROM ${settledJobs(json, "ids")})
         AND ${t}.queue = ${queue} AND ${t}.status = 0 AND ${t}.lease_owner = ${owner}
       RETURNING ${t}.id`
   }
