@@ -1,14 +1,17 @@
 /**
  * SHA-256 of every file under a directory, hashed on worker threads under a supervisor.
  *
- *   npx tsx examples/checksums.ts [dir] [--threads n]
+ *   npx tsx examples/checksums.ts [dir] [--threads n] [--skip name,...] [--progress]
  *
  * Prints `<hex>  <path>` lines sorted by path, like `sha256sum` (so `sha256sum -c` can check
- * them), on stdout; a live progress bar (files, bytes, rate, ETA) on stderr when it is a
- * terminal, and a summary line. The default directory is this repository (node_modules, .git
- * and dist skipped); symbolic links are not followed. Unreadable files are reported and the
- * exit code is 1. Ctrl-C / SIGTERM stop cleanly: in-flight files finish or are interrupted
- * within grace, the partial result and summary are printed, the exit code is 130.
+ * them), on stdout; progress (the directory scan, then files, bytes, rate, ETA) on stderr when
+ * it is a terminal or with `--progress`, and a summary line. A directory given is hashed
+ * whole; `--skip node_modules,.git` leaves out entries with those names. With no directory it
+ * hashes this repository without node_modules, .git and dist. Symbolic links are not
+ * followed. Bad arguments print the usage (exit code 2); a directory that does not exist is
+ * reported before any thread starts (exit code 1); unreadable files are reported (exit code
+ * 1). Ctrl-C / SIGTERM stop cleanly: in-flight files finish or are interrupted within grace,
+ * the partial result and summary are printed, the exit code is 130 / 143, like a shell.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { defaultTeardown } from "@effect/platform/Runtime"
@@ -16,38 +19,69 @@ import { Cause, Console, Effect, Exit, Fiber, Schedule } from "effect"
 import { Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import type { Dirent } from "node:fs"
+import { statSync } from "node:fs"
 import { readdir, stat } from "node:fs/promises"
 import * as os from "node:os"
 import { join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
-import { HashFile } from "./checksums/requests.js"
+import { HashFiles } from "./checksums/requests.js"
 
-const SKIP = new Set(["node_modules", ".git", "dist"])
+const USAGE = "usage: checksums [dir] [--threads n] [--skip name,...] [--progress]"
 
 interface Args {
   readonly root: string
   readonly threads: number
+  readonly skip: ReadonlySet<string>
+  readonly progress: boolean
 }
 
-const parseArgs = (argv: ReadonlyArray<string>): Args => {
-  let root = fileURLToPath(new URL("..", import.meta.url))
+/** The arguments, or what is wrong with them. */
+const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
+  let root: string | undefined
   let threads = os.availableParallelism()
+  let skip: ReadonlySet<string> | undefined
+  let progress = process.stderr.isTTY === true
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--threads") threads = Number(argv[++i])
-    else root = argv[i]!
+    const arg = argv[i]!
+    if (arg === "--threads") {
+      const value = argv[++i]
+      threads = Number(value)
+      if (value === undefined || !/^\d+$/.test(value) || threads < 1) {
+        return `--threads must be an integer >= 1, got ${value === undefined ? "nothing" : JSON.stringify(value)}`
+      }
+    } else if (arg === "--skip") {
+      const value = argv[++i]
+      if (value === undefined || value === "") return "--skip needs a comma-separated list of names"
+      skip = new Set(value.split(","))
+    } else if (arg === "--progress") {
+      progress = true
+    } else if (arg.startsWith("-")) {
+      return `unknown option ${arg}`
+    } else if (root !== undefined) {
+      return `one directory only, got ${JSON.stringify(root)} and ${JSON.stringify(arg)}`
+    } else {
+      root = arg
+    }
   }
-  return { root: resolve(root), threads }
+  return root === undefined
+    ? {
+      root: fileURLToPath(new URL("..", import.meta.url)),
+      threads,
+      skip: skip ?? new Set(["node_modules", ".git", "dist"]),
+      progress
+    }
+    : { root: resolve(root), threads, skip: skip ?? new Set(), progress }
 }
 
 interface Found {
   readonly files: Array<{ readonly path: string; readonly size: number }>
   readonly unreadable: Array<string>
+  bytes: number
 }
 
-/** Every regular file under `root` (skipping SKIP), with its size. */
-const walk = (root: string): Effect.Effect<Found> =>
+/** Every regular file under `root` (leaving out entries named in `skip`), with its size. */
+const walk = (root: string, skip: ReadonlySet<string>, found: Found): Effect.Effect<void> =>
   Effect.promise(async () => {
-    const found: Found = { files: [], unreadable: [] }
     const visit = async (dir: string): Promise<void> => {
       let entries: Array<Dirent>
       try {
@@ -57,99 +91,158 @@ const walk = (root: string): Effect.Effect<Found> =>
         return
       }
       for (const entry of entries) {
+        if (skip.has(entry.name)) continue
         const path = join(dir, entry.name)
         if (entry.isDirectory()) {
-          if (!SKIP.has(entry.name)) await visit(path)
+          await visit(path)
         } else if (entry.isFile()) {
           const size = await stat(path).then((s) => s.size, () => 0)
           found.files.push({ path, size })
+          found.bytes += size
         }
       }
     }
     await visit(root)
-    return found
   })
 
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-/** The hashes so far, by path; bytes hashed. */
+/** The hashes so far, by path; bytes hashed; files that could not be read. */
 interface State {
   readonly hashes: Map<string, string>
+  readonly unreadable: Array<string>
   bytes: number
 }
 
-const program = Effect.gen(function*() {
-  const { root, threads } = parseArgs(process.argv.slice(2))
-  const started = Date.now()
-  const { files, unreadable } = yield* walk(root)
-  const totalBytes = files.reduce((sum, file) => sum + file.size, 0)
-  const workers = Math.max(1, Math.min(threads, files.length))
-  const supervisor = yield* Supervisor.make({
-    workers,
-    ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFile }),
-    initial: { hashes: new Map(), bytes: 0 } as State,
-    combine: (state: State, result, task) => {
-      state.hashes.set(task.path, result.hex)
-      state.bytes += result.bytes
-      return state
+/**
+ * Files go to the threads in chunks (one message each, see checksums/worker.ts): up to 64
+ * files or 16 MB, and small enough that there are several chunks per thread to share out.
+ */
+const chunksOf = (files: Found["files"], threads: number): Array<HashFiles> => {
+  const maxFiles = Math.max(1, Math.min(64, Math.ceil(files.length / (threads * 8))))
+  const chunks: Array<HashFiles> = []
+  let paths: Array<string> = []
+  let bytes = 0
+  for (const file of files) {
+    if (paths.length === maxFiles || (paths.length > 0 && bytes + file.size > 16e6)) {
+      chunks.push(new HashFiles({ paths }))
+      paths = []
+      bytes = 0
     }
-  })
+    paths.push(file.path)
+    bytes += file.size
+  }
+  if (paths.length > 0) chunks.push(new HashFiles({ paths }))
+  return chunks
+}
 
-  const report = (interrupted: boolean) =>
-    Effect.gen(function*() {
-      const state = yield* supervisor.state
-      const stats = yield* supervisor.stats
-      const lines = Array.from(state.hashes, ([path, hex]) => [relative(root, path).split(sep).join("/"), hex])
-        .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
-      yield* Effect.sync(() => process.stdout.write(lines.map(([path, hex]) => `${hex}  ${path}\n`).join("")))
-      for (const problem of unreadable) yield* Console.error(`unreadable: ${problem}`)
-      const failed = stats.failed + stats.defects + unreadable.length
-      yield* Console.error(
-        `${interrupted ? "interrupted: " : ""}hashed ${state.hashes.size} of ${files.length} files ` +
-          `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${workers} threads, ${failed} failed`
-      )
-      return failed
+const program = (args: Args) =>
+  Effect.gen(function*() {
+    const { progress: showProgress, root, skip, threads } = args
+    const started = Date.now()
+    const found: Found = { files: [], unreadable: [], bytes: 0 }
+    const scanning = Effect.sync(() =>
+      process.stderr.write(`\rscanning: ${found.files.length} files, ${megabytes(found.bytes)}\x1b[K`)
+    )
+    yield* withProgress(showProgress, scanning, walk(root, skip, found))
+    const { files, unreadable } = found
+    const totalBytes = found.bytes
+    const workers = Math.max(1, Math.min(threads, files.length))
+    const supervisor = yield* Supervisor.make({
+      workers,
+      ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFiles }),
+      initial: { hashes: new Map(), unreadable: [], bytes: 0 } as State,
+      combine: (state: State, results) => {
+        for (const result of results) {
+          if (result._tag === "Hashed") {
+            state.hashes.set(result.path, result.hex)
+            state.bytes += result.bytes
+          } else {
+            state.unreadable.push(`${relative(root, result.path)}: ${result.message}`)
+          }
+        }
+        return state
+      }
     })
 
-  const hashing = Date.now()
-  const progress = Effect.gen(function*() {
-    const state = yield* supervisor.state
-    const stats = yield* supervisor.stats
-    const done = stats.succeeded + stats.failed + stats.defects
-    const elapsed = (Date.now() - hashing) / 1000
-    const rate = state.bytes / Math.max(elapsed, 0.001)
-    const eta = rate > 0 ? (totalBytes - state.bytes) / rate : 0
-    const width = 30
-    const filled = Math.round((width * state.bytes) / Math.max(totalBytes, 1))
-    process.stderr.write(
-      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${files.length} files ` +
-        `${megabytes(state.bytes)}/${megabytes(totalBytes)} ${megabytes(rate)}/s ETA ${eta.toFixed(0)}s\x1b[K`
-    )
+    /** Prints the hashes and the summary; `failedChunks`: chunks whose thread failed them. */
+    const report = (interrupted: boolean, failedChunks: ReadonlyArray<HashFiles>) =>
+      Effect.gen(function*() {
+        const state = yield* supervisor.state
+        const lines = Array.from(state.hashes, ([path, hex]) => [relative(root, path).split(sep).join("/"), hex])
+          .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
+        yield* Effect.sync(() => process.stdout.write(lines.map(([path, hex]) => `${hex}  ${path}\n`).join("")))
+        for (const problem of [...unreadable, ...state.unreadable]) yield* Console.error(`unreadable: ${problem}`)
+        const failedFiles = failedChunks.reduce((sum, chunk) => sum + chunk.paths.length, 0)
+        const failed = failedFiles + unreadable.length + state.unreadable.length
+        yield* Console.error(
+          `${interrupted ? "interrupted: " : ""}hashed ${state.hashes.size} of ${files.length} files ` +
+            `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${workers} ` +
+            `${workers === 1 ? "thread" : "threads"}, ${failed} failed`
+        )
+        return failed
+      })
+
+    const hashing = Date.now()
+    const bar = Effect.gen(function*() {
+      const state = yield* supervisor.state
+      const done = state.hashes.size + state.unreadable.length
+      const elapsed = (Date.now() - hashing) / 1000
+      const rate = state.bytes / Math.max(elapsed, 0.001)
+      const eta = rate > 0 ? (totalBytes - state.bytes) / rate : 0
+      const width = 30
+      const filled = Math.round((width * state.bytes) / Math.max(totalBytes, 1))
+      process.stderr.write(
+        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${files.length} files ` +
+          `${megabytes(state.bytes)}/${megabytes(totalBytes)} ${megabytes(rate)}/s ETA ${eta.toFixed(0)}s\x1b[K`
+      )
+    })
+
+    const summary = yield* withProgress(
+      showProgress,
+      bar,
+      Effect.zipRight(supervisor.submitAll(chunksOf(files, workers)), supervisor.shutdown)
+    ).pipe(Effect.onInterrupt(() => report(true, [])))
+    // a chunk fails as a whole only when its thread does (crashed, or the request was refused)
+    for (const failure of summary.failures) {
+      const reason = failure._tag === "Failure" ? String(failure.error.message) : String(failure.defect)
+      for (const path of failure.task.paths) yield* Console.error(`failed: ${relative(root, path)}: ${reason}`)
+    }
+    const failed = yield* report(false, summary.failures.map((failure) => failure.task))
+    if (failed > 0) yield* Effect.sync(() => process.exitCode = 1)
   })
-  const bar = process.stderr.isTTY
-    ? yield* Effect.fork(Effect.repeat(progress, Schedule.spaced("100 millis")))
-    : undefined
-  const clearBar = bar === undefined
-    ? Effect.void
-    : Effect.zipRight(Fiber.interrupt(bar), Effect.sync(() => process.stderr.write("\r\x1b[K")))
 
-  const summary = yield* Effect.gen(function*() {
-    yield* supervisor.submitAll(files.map((file) => new HashFile({ path: file.path })))
-    return yield* supervisor.shutdown
-  }).pipe(Effect.onInterrupt(() => clearBar.pipe(Effect.zipRight(report(true)))))
-  yield* clearBar
-  for (const failure of summary.failures) {
-    const reason = failure._tag === "Failure" ? String(failure.error.message) : String(failure.defect)
-    yield* Console.error(`failed: ${relative(root, failure.task.path)}: ${reason}`)
-  }
-  const failed = yield* report(false)
-  if (failed > 0) yield* Effect.sync(() => process.exitCode = 1)
-})
+/** Runs `self` with `line` redrawn every 100 ms on stderr (when shown), cleared at the end. */
+const withProgress = <A, E, R>(show: boolean, line: Effect.Effect<void>, self: Effect.Effect<A, E, R>) =>
+  show
+    ? Effect.flatMap(Effect.fork(Effect.repeat(line, Schedule.spaced("100 millis"))), (fiber) =>
+      Effect.ensuring(
+        self,
+        Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(() => process.stderr.write("\r\x1b[K")))
+      ))
+    : self
 
-NodeRuntime.runMain(Effect.scoped(program), {
-  // interrupted by Ctrl-C / SIGTERM: exit code 130, like a shell
-  teardown: (exit, onExit) =>
-    Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? onExit(130) : defaultTeardown(exit, onExit)
-})
+/** Which signal stopped us: the shell's exit code for it is 128 + its number. */
+let signal: "SIGINT" | "SIGTERM" | undefined
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
+
+const args = parseArgs(process.argv.slice(2))
+if (typeof args === "string") {
+  process.stderr.write(`checksums: ${args}\n${USAGE}\n`)
+  process.exitCode = 2
+} else if (!statSync(args.root, { throwIfNoEntry: false })?.isDirectory()) {
+  // checked before anything starts: no thread is spawned for a directory that is not there
+  process.stderr.write(`checksums: ${args.root}: no such directory\n`)
+  process.exitCode = 1
+} else {
+  // NodeRuntime.runMain interrupts the program on both; these only remember which one came
+  for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, () => signal ??= name)
+  NodeRuntime.runMain(Effect.scoped(program(args)), {
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+        ? onExit(EXIT_CODES[signal ?? "SIGINT"])
+        : defaultTeardown(exit, onExit)
+  })
+}

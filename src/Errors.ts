@@ -44,14 +44,18 @@ export class SupervisorClosed extends Data.TaggedError("SupervisorClosed")<{}> {
   }
 }
 
+// a named base, so the class can take a type parameter for `task`
+const TaskTimeoutBase = Data.TaggedError("TaskTimeout")
+
 /**
- * One attempt of a task ran longer than the `timeout` option. The attempt was interrupted
+ * One attempt of a task ran longer than the `timeout` option. `task` is the task itself (typed
+ * as the supervisor's task type in `Outcome.Failure`). The attempt was interrupted
  * (its finalizers ran); `retry` retries it like a typed failure.
  *
  * @since 0.1.0
  */
-export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
-  readonly task: unknown
+export class TaskTimeout<out T = unknown> extends TaskTimeoutBase<{
+  readonly task: T
   readonly timeout: Duration.Duration
 }> {
   override get message() {
@@ -114,6 +118,45 @@ export class TaskDropped extends Data.TaggedError("TaskDropped")<{
 }> {
   override get message() {
     return "task dropped by a full queue"
+  }
+}
+
+/**
+ * A worker thread could not start: its file failed to load, threw or exited before it was
+ * ready, or it did not become ready within `startTimeout`.
+ *
+ * When to use: catch it (`Effect.catchTag("ThreadStartFailed", …)`) around `Threads.resource`
+ * when you acquire a thread yourself; under a supervisor it makes the worker restart and, if it
+ * keeps happening, the supervisor escalates.
+ *
+ * Details: `cause` is what the thread reported (a pretty-printed Effect cause when the
+ * thread-side layer failed, the thrown error when the file failed to load, or an `Error`
+ * naming the exit code / the timeout).
+ *
+ * Gotchas: a thread that starts and then dies is not a start failure: the task in flight ends
+ * with `WorkerCrashed` instead.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Threads } from "effect-supervisor/threads"
+ *
+ * declare const spec: Threads.Spec<any>
+ * // the same class: Errors.ThreadStartFailed, from "effect-supervisor"
+ * const program = Effect.scoped(Threads.resource(spec)).pipe(
+ *   Effect.catchTag("ThreadStartFailed", (e) => Effect.logError(e.message))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class ThreadStartFailed extends Data.TaggedError("ThreadStartFailed")<{
+  readonly file: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `worker thread ${this.file} failed to start: ${cause}`
   }
 }
 

@@ -30,7 +30,7 @@ export interface Success<out T, out A> {
 export interface Failure<out T, out E> {
   readonly _tag: "Failure"
   readonly task: T
-  readonly error: E | TaskTimeout | WorkerCrashed
+  readonly error: E | TaskTimeout<T> | WorkerCrashed
   readonly attempts: number
 }
 
@@ -105,7 +105,7 @@ export const success = <T, A>(task: T, value: A, attempts = 1): Success<T, A> =>
  *
  * @since 0.1.0
  */
-export const failure = <T, E>(task: T, error: E | TaskTimeout | WorkerCrashed, attempts = 1): Failure<T, E> => ({
+export const failure = <T, E>(task: T, error: E | TaskTimeout<T> | WorkerCrashed, attempts = 1): Failure<T, E> => ({
   _tag: "Failure",
   task,
   error,

@@ -30,6 +30,11 @@ export interface Policy {
   /** more restarts than this within `within` escalate */
   readonly maxRestarts: number
   readonly within: Duration.DurationInput
+  /**
+   * more consecutive restarts of one worker whose incarnations completed no task than this
+   * escalate (a resource that never comes up, however slowly it fails)
+   */
+  readonly maxFutileRestarts: number
   readonly strategy: Strategy
 }
 
@@ -54,12 +59,18 @@ export const defaultBackoff: Schedule.Schedule<unknown, unknown> = Schedule.expo
  *   released) and acquires a new resource after the `backoff` delay.
  * - More than `maxRestarts` restarts (across the supervisor) within `within` make the
  *   supervisor stop with `Errors.Escalated`, as does a `backoff` schedule that ends.
+ * - So do more than `maxFutileRestarts` restarts in a row of one worker that completed no task
+ *   in between: a resource that can never be acquired (a database that is down, a thread file
+ *   that never starts) escalates in bounded time even when it fails slower than the window.
+ * - Every restart is logged with `Effect.logWarning`, an escalation with `Effect.logError`
+ *   (annotations: `worker`, `restarts`, `cause`).
  * - A worker's backoff starts over after it completes a task.
  * - `"one-for-all"`: the failed worker restarts after its backoff; every other worker
  *   releases and re-acquires its resource as soon as its current task ends (idle ones at
  *   once). One crash counts as one restart.
  *
- * Defaults: exponential backoff 10 ms..1 s, 5 restarts within 5 seconds, `"one-for-one"`.
+ * Defaults: exponential backoff 10 ms..1 s, 5 restarts within 5 seconds, 10 futile restarts in
+ * a row (about 5 s with the default backoff), `"one-for-one"`.
  *
  * @example
  * ```ts
@@ -80,12 +91,14 @@ export const policy = (options: {
   readonly backoff?: Schedule.Schedule<unknown, unknown> | undefined
   readonly maxRestarts?: number | undefined
   readonly within?: Duration.DurationInput | undefined
+  readonly maxFutileRestarts?: number | undefined
   readonly strategy?: Strategy | undefined
 } = {}): Policy => ({
   _tag: "RestartPolicy",
   backoff: options.backoff ?? defaultBackoff,
   maxRestarts: options.maxRestarts ?? 5,
   within: options.within ?? "5 seconds",
+  maxFutileRestarts: options.maxFutileRestarts ?? 10,
   strategy: options.strategy ?? "one-for-one"
 })
 

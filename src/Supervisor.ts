@@ -14,6 +14,7 @@ import type * as Stream from "effect/Stream"
 import type { Escalated, InvalidOptions, SupervisorClosed, TaskError, TaskTimeout } from "./Errors.js"
 import { validate } from "./internal/options.js"
 import * as internal from "./internal/supervisor.js"
+import * as workerInfo from "./internal/workerInfo.js"
 import type * as Outcome from "./Outcome.js"
 import type * as Restart from "./Restart.js"
 
@@ -63,6 +64,25 @@ export interface Options<T, A, E = never, R = never, S = void, Res = void> {
   readonly perKey?: number | undefined
   /** higher first; equal priorities keep submission order (within a key when `key` is set) */
   readonly priority?: ((task: T) => number) | undefined
+  /** a readable identity of a task, put on its span as the `supervisor.task` attribute */
+  readonly describe?: ((task: T) => string) | undefined
+  /**
+   * how many of the most recent failures (`Summary.failures`) and dropped tasks
+   * (`Summary.pending`) a supervisor keeps; counts in `stats` are always exact. Default for
+   * `make`/`layer`: 1000 each; `run` keeps all of them for its batch.
+   */
+  readonly retain?: { readonly failures?: number | undefined; readonly dropped?: number | undefined } | undefined
+  /**
+   * how many unread outcomes one `outcomes` subscriber may fall behind by before its oldest
+   * unread ones are dropped (default 4096)
+   */
+  readonly outcomesBuffer?: number | undefined
+  /**
+   * closing the scope (or releasing the layer) drains gracefully for up to this long — stop
+   * accepting, let queued and running tasks finish — then interrupts the rest, like
+   * `shutdownNow`. Default: interrupt at once.
+   */
+  readonly drain?: Duration.DurationInput | undefined
 }
 
 /**
@@ -180,9 +200,9 @@ export interface Supervisor<T, A, E = never, S = void> {
   /**
    * Grows or shrinks the number of workers. New workers start at once; shrinking never
    * interrupts: a worker past the new size stops after its current task (idle ones at once).
-   * `InvalidOptions` unless `workers` is an integer >= 1.
+   * `InvalidOptions` unless `workers` is an integer >= 1; `SupervisorClosed` once it stopped.
    */
-  readonly resize: (workers: number) => Effect.Effect<void, InvalidOptions>
+  readonly resize: (workers: number) => Effect.Effect<void, InvalidOptions | SupervisorClosed>
   /** Waits until every task submitted so far has an outcome (fails if the supervisor escalated). */
   readonly awaitIdle: Effect.Effect<void, Escalated>
   /** The current fold of successes (updated once per chunk of tasks a worker runs). */
@@ -217,9 +237,9 @@ export interface Supervisor<T, A, E = never, S = void> {
  * object per task, the fold applied once per chunk of up to 64 tasks); `execute` ~3.5 µs
  * (the caller waits: two trips through the scheduler per task).
  *
- * Gotchas: the handler's `R` is captured when the supervisor is made. `state` and the
- * `outcomes` stream are updated once per chunk, so `awaitIdle` (or `shutdown`) is the point
- * where they are exact.
+ * Gotchas: the handler's `R` is captured when the supervisor is made. `state` is updated once
+ * per chunk, so `awaitIdle` (or `shutdown`) is the point where it is exact; `outcomes`
+ * subscribers see each outcome as it is recorded.
  *
  * @example
  * ```ts
@@ -257,12 +277,53 @@ export const make: {
   >
   <T, A, E = never, R = never, S = void, Res = void>(
     options: Options<T, A, E, R, S, Res>
-  ): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, R | Scope.Scope>
+  ): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, Provided<R> | Scope.Scope>
 } = (options: any): Effect.Effect<any, InvalidOptions, any> =>
   typeof options?.queue === "object" && DurableConsumer in options.queue
     ? options.queue[DurableConsumer].make(options)
     : Effect.flatMap(validate(options), (config) => internal.make(options, config))
 const DurableConsumer = Symbol.for("effect-supervisor/Durable/ConsumerProtocol")
+
+/**
+ * What is left of a handler's (and resource's) requirements once the supervisor provides its
+ * own services: each attempt's `Scope` and the `WorkerInfo`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Provided<R> = Exclude<R, WorkerInfo | Scope.Scope>
+
+/**
+ * A service the supervisor provides to every handler and resource: which worker runs it.
+ *
+ * When to use: log lines and metrics per worker, or a resource keyed by worker (a connection
+ * named after it), as Go's seed prints "Worker 2 processed task 7".
+ *
+ * Details: `id` counts workers from 0 in the order they started (`resize` adds higher ids) and
+ * stays the same across the worker's restarts; `incarnation` counts its restarts.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Supervisor.run([1, 2, 3], {
+ *   workers: 2,
+ *   handler: (n: number) =>
+ *     Effect.map(Supervisor.WorkerInfo, (worker) => `worker ${worker.id} doubled ${n} to ${n * 2}`)
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const WorkerInfo: typeof workerInfo.WorkerInfo = workerInfo.WorkerInfo
+
+/**
+ * @since 0.2.0
+ * @category services
+ */
+export type WorkerInfo = workerInfo.WorkerInfo
 
 /**
  * A `Layer` that provides a supervisor as the service of `tag`; the supervisor lives as long
@@ -288,8 +349,8 @@ const DurableConsumer = Symbol.for("effect-supervisor/Durable/ConsumerProtocol")
 export const layer = <Id, T, A, E = never, R = never, S = void, Res = void>(
   tag: Context.Tag<Id, Supervisor<T, A, E, S>>,
   options: Options<T, A, E, R, S, Res>
-): Layer.Layer<Id, InvalidOptions, Exclude<R, Scope.Scope>> =>
-  Layer.scoped(tag, make(options)) as Layer.Layer<Id, InvalidOptions, Exclude<R, Scope.Scope>>
+): Layer.Layer<Id, InvalidOptions, Provided<R>> =>
+  Layer.scoped(tag, make(options)) as Layer.Layer<Id, InvalidOptions, Provided<R>>
 
 /**
  * One shot: makes a supervisor, submits every item, shuts down (drains) and returns the
@@ -319,12 +380,16 @@ export const layer = <Id, T, A, E = never, R = never, S = void, Res = void>(
 export const run = <T, A, E = never, R = never, S = void, Res = void>(
   items: Iterable<T>,
   options: Options<T, A, E, R, S, Res>
-): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Exclude<R, Scope.Scope>> =>
+): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>> =>
   Effect.scoped(
-    Effect.flatMap(make(options), (supervisor) =>
-      Effect.zipRight(
-        // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
-        Effect.ignore(supervisor.submitAll(items)),
-        supervisor.shutdown
-      ))
-  ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Exclude<R, Scope.Scope>>
+    // a batch keeps every failure and dropped task in its Summary
+    Effect.flatMap(
+      make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }),
+      (supervisor) =>
+        Effect.zipRight(
+          // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
+          Effect.ignore(supervisor.submitAll(items)),
+          supervisor.shutdown
+        )
+    )
+  ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>>

@@ -50,8 +50,11 @@ export type Handlers<A extends Schema.TaggedRequest.All, R = never> = internal.H
  * Schema and comes back on the main side as the same class. The optional `layer` is built once
  * when the thread starts, before the thread reports ready, and provides what the handlers need
  * (a loaded model, a wasm instance, a cache) for every request on this thread; it is released
- * when the thread stops, and built again on a new thread after a restart. If it fails, the main
- * side gets `ThreadStartFailed` with the pretty-printed cause.
+ * when the thread stops, and built again on a new thread after a restart. If it fails with an
+ * instance of a Schema class (a `Schema.TaggedError`), the failure is encoded with its class
+ * and a main side whose spec names it in `layerError` fails the start with the same class
+ * (`Effect.catchTag` works); any other failure reaches the main side as `ThreadStartFailed`
+ * with the pretty-printed cause.
  *
  * Gotchas: a handler interrupted by the main side (timeout, shutdown) is interrupted
  * cooperatively; code that never yields (a synchronous loop) cannot be, and the main side

@@ -1,10 +1,10 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Either, Exit, ParseResult, Schedule, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -17,8 +17,10 @@ import {
   Exit as ExitRequest,
   Fail,
   Info,
+  ModelMissing,
   Request,
   Spin,
+  Stray,
   Sum,
   Throw,
   Wait
@@ -39,9 +41,8 @@ const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     return [value, Date.now() - start] as const
   })
 
-/** `Info` through a supervisor (whose results are the union of every request's success). */
-const info = <E>(supervisor: Supervisor.Supervisor<Request, unknown, E, void>) =>
-  supervisor.execute(new Info()) as Effect.Effect<typeof Info.success.Type, E | Errors.TaskError>
+/** `Info` through a supervisor, typed by `Info`'s success (not the union of every request's). */
+const info = (supervisor: Threads.ThreadSupervisor<Request>) => Threads.execute(supervisor, new Info())
 
 /** Polls until the supervisor runs a task (a poll, not a sleep standing in for a signal). */
 const running = <T, A, E, S>(supervisor: Supervisor.Supervisor<T, A, E, S>) =>
@@ -52,6 +53,16 @@ describe("Threads: one thread", () => {
     Effect.scoped(Effect.gen(function*() {
       const thread = yield* Threads.resource(spec)
       const threadId = yield* thread.threadId
+
+      // a plain object `{ _tag, ... }` (from JavaScript, or JSON) runs as its tag's class: its
+      // reply is decoded with that class's Schemas (it has none of its own); first, before any
+      // instance of those classes was seen
+      const plain = (value: object) => value as Request
+      expect(yield* thread.execute(plain({ _tag: "Echo", n: 1 }))).toBe(1)
+      expect(yield* Effect.flip(thread.execute(plain({ _tag: "Fail", reason: "plain" })))).toEqual(
+        new Boom({ reason: "plain" })
+      )
+      expect(ParseResult.isParseError(yield* Effect.flip(thread.execute(plain({ _tag: "Nope" }))))).toBe(true)
 
       expect(yield* thread.execute(new Echo({ n: 42 }))).toBe(42)
 
@@ -82,24 +93,97 @@ describe("Threads: one thread", () => {
       expect(yield* thread.execute(new Info())).toEqual({ threadId, count: 3, interrupted: 1 })
     })))
 
-  it.live("a thread that cannot start fails fast with ThreadStartFailed; a supervisor escalates", () =>
+  it.live(
+    "a thread that cannot start fails each start (bounded by startTimeout); a supervisor escalates",
+    () =>
+      Effect.gen(function*() {
+        const failing = Threads.offload({
+          ...spec,
+          file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url)
+        })
+        const neverReady: Threads.Spec<Request> = {
+          ...spec,
+          file: new URL("./fixtures/threads/never-ready.ts", import.meta.url),
+          startTimeout: "300 millis"
+        }
+        const typedLayerError = { ...spec, file: new URL("./fixtures/threads/typed-layer-error.ts", import.meta.url) }
+        let starts = 0
+        const [failed, elapsed] = yield* timed(Effect.all([
+          Effect.flip(Effect.scoped(failing.resource)),
+          Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
+          Effect.flip(Effect.scoped(Threads.resource(neverReady))),
+          // a typed layer failure: rebuilt as its class with `layerError`, text without it
+          Effect.scoped(Threads.resource({ ...typedLayerError, layerError: ModelMissing })).pipe(
+            Effect.as("started"),
+            Effect.catchTag("ModelMissing", (error) => Effect.succeed(error))
+          ),
+          Effect.flip(Effect.scoped(Threads.resource(typedLayerError))),
+          // the layer always fails: each acquisition is one start that fails; the thread layer
+          // never retries on its own, so the restart policy sees every one and escalates
+          Effect.scoped(Effect.gen(function*() {
+            const supervisor = yield* Supervisor.make({
+              workers: 1,
+              handler: failing.handler,
+              resource: Effect.suspend(() => {
+                starts++
+                return failing.resource
+              }),
+              // starts slower than the intensity window (a loaded machine) are caught as futile
+              restart: Restart.policy({ maxRestarts: 2, maxFutileRestarts: 2 })
+            })
+            yield* supervisor.submit(new Echo({ n: 1 }))
+            return yield* Effect.flip(supervisor.awaitIdle)
+          }))
+        ], { concurrency: "unbounded" }))
+        expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[0]).toBeInstanceOf(Errors.ThreadStartFailed)
+        expect(failed[0].message).toContain("the model file is missing")
+        expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[1].message).toContain("missing.js")
+        expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[2].message).toContain("not ready within 300ms")
+        expect(failed[3]).toBeInstanceOf(ModelMissing)
+        expect(failed[3]).toEqual(new ModelMissing({ path: "/models/m.bin" }))
+        expect(failed[4]).toBeInstanceOf(Threads.ThreadStartFailed)
+        expect(failed[4].message).toContain("ModelMissing")
+        expect(failed[5]).toBeInstanceOf(Errors.Escalated)
+        expect(starts).toBe(3) // the first start and 2 restarts
+        expect(elapsed).toBeLessThan(60_000) // a few thread starts, however loaded the machine
+      }),
+    90_000
+  )
+})
+
+describe("Threads: a bad spec", () => {
+  it.live("is a typed InvalidOptions on acquisition (no thread starts), never a throw at the call", () =>
     Effect.gen(function*() {
-      const failing = { ...spec, file: new URL("./fixtures/threads/failing-layer.ts", import.meta.url) }
-      const [failed, elapsed] = yield* timed(Effect.all([
-        Effect.flip(Effect.scoped(Threads.resource(failing))),
-        Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
-        Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
-          workers: 1,
-          ...Threads.offload(failing),
-          restart: Restart.policy({ backoff: Schedule.spaced("1 millis"), maxRestarts: 1, within: "1 minute" })
-        }))
-      ], { concurrency: "unbounded" }))
-      expect(failed[0]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[0].message).toContain("the model file is missing")
-      expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
-      expect(failed[1].message).toContain("missing.js")
-      expect(failed[2]).toBeInstanceOf(Errors.Escalated)
-      expect(elapsed).toBeLessThan(15_000)
+      const duration = (sign: string) => `a finite duration ${sign} (e.g. "500 millis")`
+      const cases: ReadonlyArray<readonly [object, string]> = [
+        [{ grace: "abc" }, `grace must be ${duration(">= 0")}, got "abc"`],
+        [{ grace: -5 }, `grace must be ${duration(">= 0")}, got -5`],
+        [{ file: 42 }, "file must be a URL, a file: URL string or a path, got 42"],
+        [{ startTimeout: -1 }, `startTimeout must be ${duration("> 0")}, got -1`],
+        [{ startTimeout: 0 }, `startTimeout must be ${duration("> 0")}, got 0`],
+        [
+          { schema: "Request" },
+          "schema must be a Schema (the union of the Schema.TaggedRequest classes), got \"Request\""
+        ]
+      ]
+      for (const [fields, message] of cases) {
+        const offloaded = Threads.offload({ ...spec, ...fields } as Threads.Spec<Request>)
+        const error = yield* Effect.flip(Effect.scoped(offloaded.resource))
+        expect(error).toEqual(new Errors.InvalidOptions({ message: `Threads spec: ${message}` }))
+      }
+      // under a supervisor the first acquisition fails, and invalid options escalate at once
+      const escalated = yield* Effect.flip(Supervisor.run([new Echo({ n: 1 })], {
+        workers: 1,
+        ...Threads.offload({ ...spec, grace: "abc" as Duration.DurationInput })
+      }))
+      expect((escalated as Errors.Escalated).restarts).toBe(1)
+      expect(escalated).toBeInstanceOf(Errors.Escalated)
+      expect(Array.from(Cause.failures((escalated as Errors.Escalated).cause))).toEqual([
+        new Errors.InvalidOptions({ message: `Threads spec: grace must be ${duration(">= 0")}, got "abc"` })
+      ])
     }))
 })
 
@@ -107,6 +191,14 @@ describe("Threads: under a supervisor", () => {
   it.live("process.exit(1) or an uncaught throw ends the task WorkerCrashed; the next runs on a fresh thread", () =>
     Effect.scoped(Effect.gen(function*() {
       const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      // typed per request class, data-first and data-last: a number, Boom as Boom
+      const echoed: number = yield* pipe(supervisor, Threads.execute(new Echo({ n: 3 })))
+      expect(echoed).toBe(3)
+      const caught = yield* Threads.execute(supervisor, new Fail({ reason: "typed" })).pipe(
+        Effect.as("succeeded"),
+        Effect.catchTag("Boom", (boom) => Effect.succeed(boom.reason))
+      )
+      expect(caught).toBe("typed")
       const before = yield* info(supervisor)
       const crashed = yield* Effect.flip(supervisor.execute(new ExitRequest({ code: 1 })))
       expect(crashed).toBeInstanceOf(Errors.WorkerCrashed)
@@ -120,6 +212,21 @@ describe("Threads: under a supervisor", () => {
       expect(thrown).toBeInstanceOf(Errors.WorkerCrashed)
       expect(thrown.message).toContain("uncaught!")
       expect((yield* info(supervisor)).threadId).not.toBe(after.threadId)
+      expect((yield* supervisor.stats).restarts).toBe(2)
+    })))
+
+  it.live("a thread that posts outside the protocol is broken: its task ends WorkerCrashed, the host carries on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      // `null`, and a forged reply to the request in flight (id 0 on a fresh thread) whose kind
+      // does not exist: each thread serves an Echo first, so every incarnation completes a task
+      for (const messages of [[null, "more"], [[1, [1, 9, "forged"]]]]) {
+        expect(yield* supervisor.execute(new Echo({ n: 5 }))).toBe(5)
+        const crashed = yield* Effect.flip(supervisor.execute(new Stray({ messages })))
+        expect(crashed).toBeInstanceOf(Errors.WorkerCrashed)
+        expect(crashed.message).toContain("outside the protocol")
+      }
+      expect(yield* supervisor.execute(new Echo({ n: 6 }))).toBe(6)
       expect((yield* supervisor.stats).restarts).toBe(2)
     })))
 
@@ -171,35 +278,123 @@ describe("Threads: under a supervisor", () => {
 })
 
 describe("examples/checksums.ts", () => {
-  it.live("prints what sha256sum prints", () =>
-    Effect.gen(function*() {
+  const files: Record<string, string | Uint8Array> = {
+    "a.txt": "hello\n",
+    "empty": "",
+    "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
+    "with space.md": "# title\n",
+    // hashed too: a directory given is hashed whole
+    "node_modules/m/index.js": "export {}\n",
+    ".git/HEAD": "ref: refs/heads/main\n",
+    "packages/x/dist/out.js": "1\n"
+  }
+  const makeTree = Effect.acquireRelease(
+    Effect.sync(() => {
       const dir = mkdtempSync(join(tmpdir(), "checksums-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const files: Record<string, string | Uint8Array> = {
-        "a.txt": "hello\n",
-        "empty": "",
-        "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
-        "with space.md": "# title\n"
-      }
       for (const [name, content] of Object.entries(files)) {
         mkdirSync(join(dir, name, ".."), { recursive: true })
         writeFileSync(join(dir, name), content)
       }
-      const expected = Object.keys(files).sort().map((name) =>
-        `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`
-      ).join("")
-      const sha256sum = yield* run("sha256sum", Object.keys(files).sort(), dir)
-      expect(sha256sum).toBe(expected)
-      const output = yield* run(
-        process.execPath,
-        ["--import", "tsx", fileURLToPath(new URL("../examples/checksums.ts", import.meta.url)), "--threads", "2", dir],
-        process.cwd()
-      )
-      expect(output).toBe(sha256sum)
-    }).pipe(Effect.scoped))
+      return dir
+    }),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  const sha256sum = (names: ReadonlyArray<string>) =>
+    names.map((name) => `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`).join("")
+  const sorted = Object.keys(files).sort()
+
+  it.live(
+    "prints what sha256sum prints, for the whole directory; --skip leaves names out",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* makeTree
+        expect(yield* run("sha256sum", sorted, dir)).toBe(sha256sum(sorted))
+        const [whole, skipped] = yield* Effect.all([
+          demo([dir, "--threads", "2", "--progress"]),
+          demo([dir, "--threads", "1", "--skip", "node_modules,.git,dist"])
+        ], { concurrency: "unbounded" })
+        expect(whole.code).toBe(0)
+        expect(whole.stdout).toBe(sha256sum(sorted))
+        expect(whole.stderr).toContain(`scanning: `)
+        expect(whole.stderr).toContain(`/${sorted.length} files`) // the hashing bar
+        expect(whole.stderr).toMatch(
+          new RegExp(`hashed ${sorted.length} of ${sorted.length} files .* on 2 threads, 0 failed`)
+        )
+        const kept = sorted.filter((name) => !/(^|\/)(node_modules|\.git|dist)\//.test(name))
+        expect(skipped.stdout).toBe(sha256sum(kept))
+        expect(skipped.stderr).toMatch(
+          new RegExp(`hashed ${kept.length} of ${kept.length} files .* on 1 thread, 0 failed\n$`)
+        )
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "bad arguments print the usage; a missing directory is reported before any thread starts",
+    () =>
+      Effect.gen(function*() {
+        const missing = join(tmpdir(), "checksums-no-such-directory")
+        const [badThreads, unknown, absent] = yield* Effect.all([
+          demo(["--threads", "abc"]),
+          demo(["--fast"]),
+          demo([missing])
+        ], { concurrency: "unbounded" })
+        const usage = "usage: checksums [dir] [--threads n] [--skip name,...] [--progress]\n"
+        expect(badThreads).toEqual({
+          code: 2,
+          stdout: "",
+          stderr: `checksums: --threads must be an integer >= 1, got "abc"\n${usage}`
+        })
+        expect(unknown).toEqual({ code: 2, stdout: "", stderr: `checksums: unknown option --fast\n${usage}` })
+        // nothing else is printed: no scan, no thread, no summary
+        expect(absent).toEqual({ code: 1, stdout: "", stderr: `checksums: ${missing}: no such directory\n` })
+      }),
+    60_000
+  )
+
+  it.live("SIGTERM exits 143 and SIGINT 130, after printing the partial summary", () =>
+    Effect.gen(function*() {
+      const dir = yield* makeTree
+      // the signal lands while hashing: the bar is drawn from the moment the threads start
+      const [term, int] = yield* Effect.all([
+        demo([dir, "--progress"], { signal: "SIGTERM", after: "files " }),
+        demo([dir, "--progress"], { signal: "SIGINT", after: "files " })
+      ], { concurrency: "unbounded" })
+      expect(term.code).toBe(143)
+      expect(term.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+      expect(int.code).toBe(130)
+      expect(int.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+    }).pipe(Effect.scoped), 60_000)
 })
 
 const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
   Effect.async<string, Error>((resume) => {
     execFile(command, args, { cwd }, (error, stdout) => resume(error ? Effect.fail(error) : Effect.succeed(stdout)))
+  })
+
+/**
+ * Runs the demo in a child process (bounded: killed after 40 s); with `signal`, sends it once
+ * stderr shows `after`. Resolves with the exit code and both outputs.
+ */
+const demo = (args: ReadonlyArray<string>, kill?: { readonly signal: NodeJS.Signals; readonly after: string }) =>
+  Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+    const entry = fileURLToPath(new URL("../examples/checksums.ts", import.meta.url))
+    const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let signalled = false
+    const limit = setTimeout(() => child.kill("SIGKILL"), 40_000)
+    child.stdout.on("data", (data) => stdout += data)
+    child.stderr.on("data", (data) => {
+      stderr += data
+      if (kill !== undefined && !signalled && stderr.includes(kill.after)) {
+        signalled = true
+        child.kill(kill.signal)
+      }
+    })
+    child.on("close", (code) => {
+      clearTimeout(limit)
+      resume(Effect.succeed({ code, stdout, stderr }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
   })

@@ -1,15 +1,18 @@
 // The requests the checksums threads serve (imported by both sides).
 import { Schema } from "effect"
 
-/** The file could not be read (missing, a directory, no permission, …). */
-export class ReadFailed extends Schema.TaggedError<ReadFailed>()("ReadFailed", {
-  path: Schema.String,
-  message: Schema.String
-}) {}
+/** One file's SHA-256 and size. */
+export const Hashed = Schema.TaggedStruct("Hashed", { path: Schema.String, hex: Schema.String, bytes: Schema.Number })
 
-/** SHA-256 of one file, read and hashed on the thread. */
-export class HashFile extends Schema.TaggedRequest<HashFile>()("HashFile", {
-  failure: ReadFailed,
-  success: Schema.Struct({ hex: Schema.String, bytes: Schema.Number }),
-  payload: { path: Schema.String }
+/** The file could not be read (gone, a directory, no permission, …). */
+export const Unreadable = Schema.TaggedStruct("Unreadable", { path: Schema.String, message: Schema.String })
+
+/**
+ * SHA-256 of a chunk of files, read and hashed on the thread: one message per chunk, not per
+ * file, and each file's own result (a file that cannot be read does not fail the others).
+ */
+export class HashFiles extends Schema.TaggedRequest<HashFiles>()("HashFiles", {
+  failure: Schema.Never,
+  success: Schema.Array(Schema.Union(Hashed, Unreadable)),
+  payload: { paths: Schema.Array(Schema.String) }
 }) {}

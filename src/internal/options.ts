@@ -22,9 +22,19 @@ const Strategy = Schema.Literal("suspend", "dropping", "sliding")
 const RestartStrategy = Schema.Literal("one-for-one", "one-for-all")
 const Fn = Schema.declare((u: unknown): u is (...args: Array<any>) => unknown => typeof u === "function")
 const NonEmptyString = Schema.String.pipe(Schema.minLength(1))
-const DurationLike = Schema.declare((u: unknown): u is Duration.DurationInput =>
-  Option.isSome(Duration.decodeUnknown(u))
-)
+/** A Duration input that means what it says: no negative, NaN or unparsable values (which
+ * `Duration.decode` would silently turn into 0). */
+export const isDurationInput = (u: unknown): u is Duration.DurationInput => {
+  if (typeof u === "number") return u >= 0 && !Number.isNaN(u)
+  if (typeof u === "bigint") return u >= 0n
+  if (Array.isArray(u)) return u.length === 2 && u.every((n) => typeof n === "number" && Number.isFinite(n) && n >= 0)
+  return Option.isSome(Duration.decodeUnknown(u))
+}
+const DurationLike = Schema.declare(isDurationInput)
+const Retain = Schema.Struct({
+  failures: Schema.optional(Schema.Union(NonNegativeInt, Schema.Literal(Infinity))),
+  dropped: Schema.optional(Schema.Union(NonNegativeInt, Schema.Literal(Infinity)))
+})
 const IsSchedule = Schema.declare((u: unknown): u is Schedule.Schedule<unknown, unknown> => Schedule.isSchedule(u))
 const IsPolicy = Schema.declare((u: unknown): u is Restart.Policy =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "RestartPolicy"
@@ -70,7 +80,15 @@ export interface Normalized {
   readonly name: string
   readonly spans: boolean
   readonly perKey: number
+  readonly retain: { readonly failures: number; readonly dropped: number; readonly outcomesBuffer: number }
+  readonly drain: Duration.Duration | undefined
 }
+
+/** Retention for a long-lived supervisor (`make`); `run` keeps everything for its batch. */
+export const defaultRetain = { failures: 1000, dropped: 1000 } as const
+
+/** Unread outcomes one `outcomes` subscriber may fall behind by before the oldest are dropped. */
+export const defaultOutcomesBuffer = 4096
 
 /** @internal */
 export const validateWorkers = (workers: unknown, field = "workers"): InvalidOptions | undefined =>
@@ -97,16 +115,26 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       check(options, "key", Fn, "a function (task) => string") ??
       check(options, "priority", Fn, "a function (task) => number") ??
       check(options, "perKey", PositiveInt, "an integer >= 1") ??
-      check(options, "restart", IsPolicy, "a Restart.Policy (Restart.policy({...}))")
+      check(options, "restart", IsPolicy, "a Restart.Policy (Restart.policy({...}))") ??
+      check(options, "describe", Fn, "a function (task) => string") ??
+      check(options, "retain", Retain, "{ failures?: integer >= 0 or Infinity, dropped?: integer >= 0 or Infinity }") ??
+      check(options, "outcomesBuffer", PositiveInt, "an integer >= 1") ??
+      check(options, "drain", DurationLike, "a Duration input (e.g. \"30 seconds\" or millis >= 0)")
     if (error !== undefined) return Effect.fail(error)
     const restart = (options.restart as Restart.Policy | undefined) ?? Restart.defaultPolicy
     const fields = restart as unknown as Record<string, unknown>
     const restartError = check(fields, "maxRestarts", NonNegativeInt, "an integer >= 0") ??
       check(fields, "within", DurationLike, "a Duration input") ??
+      check(fields, "maxFutileRestarts", NonNegativeInt, "an integer >= 0") ??
       check(fields, "strategy", RestartStrategy, "\"one-for-one\" or \"one-for-all\"") ??
       check(fields, "backoff", IsSchedule, "a Schedule")
     if (restartError !== undefined) {
       return Effect.fail(new InvalidOptions({ message: `restart.${restartError.message}` }))
+    }
+    if (options.combine !== undefined && !("initial" in options && options.initial !== undefined)) {
+      return Effect.fail(
+        new InvalidOptions({ message: "combine needs an initial state, got combine and no initial" })
+      )
     }
     if (options.perKey !== undefined && options.key === undefined) {
       return Effect.fail(
@@ -134,6 +162,12 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       restart: { ...restart, withinMillis: Duration.toMillis(Duration.decode(restart.within)) },
       name,
       spans: (options.spans as boolean | undefined) ?? options.name !== undefined,
-      perKey: (options.perKey as number | undefined) ?? Infinity
+      perKey: (options.perKey as number | undefined) ?? Infinity,
+      retain: {
+        failures: (options.retain as any)?.failures ?? defaultRetain.failures,
+        dropped: (options.retain as any)?.dropped ?? defaultRetain.dropped,
+        outcomesBuffer: (options.outcomesBuffer as number | undefined) ?? defaultOutcomesBuffer
+      },
+      drain: options.drain === undefined ? undefined : Duration.decode(options.drain as Duration.DurationInput)
     })
   })

@@ -19,10 +19,12 @@ import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
@@ -107,6 +109,19 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     })
   })
 
+/**
+ * A typed failure that is an instance of a Schema class (`Schema.TaggedError`) is its own
+ * Schema: encoded with its class, so the main side can rebuild it. Anything else crosses the
+ * thread as text only.
+ */
+const encodeTyped = (failure: Option.Option<unknown>): unknown => {
+  if (Option.isNone(failure) || typeof failure.value !== "object" || failure.value === null) return undefined
+  const schema = failure.value.constructor
+  if (!Schema.isSchema(schema)) return undefined
+  const encoded = Schema.encodeEither(schema as unknown as Schema.Schema<unknown, unknown>)(failure.value)
+  return Either.isRight(encoded) ? encoded.right : undefined
+}
+
 /** @internal */
 export const program = <A extends Schema.TaggedRequest.All, I, R>(
   schema: Schema.Schema<A, I, never>,
@@ -121,7 +136,8 @@ export const program = <A extends Schema.TaggedRequest.All, I, R>(
   ).pipe(
     Effect.tapErrorCause((cause) =>
       Effect.sync(() => {
-        WT.parentPort?.postMessage([2, Cause.pretty(cause)])
+        const encoded = encodeTyped(Cause.failureOption(cause))
+        WT.parentPort?.postMessage(encoded === undefined ? [2, Cause.pretty(cause)] : [2, Cause.pretty(cause), encoded])
       })
     )
   )

@@ -10,19 +10,22 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
-import { WorkerCrashed } from "../../Errors.js"
-import { ThreadStartFailed } from "./errors.js"
+import { ThreadStartFailed, WorkerCrashed } from "../../Errors.js"
 
 /** How to start a thread and how long to wait for it. @internal */
-export interface SpawnOptions {
+export interface SpawnOptions<LE = never> {
   readonly file: URL
   readonly grace: Duration.Duration
   readonly startTimeout: Duration.Duration
   readonly workerOptions: Omit<WT.WorkerOptions, "eval" | "workerData"> | undefined
+  /** decodes the thread-side layer's typed failure, when the spec declares its Schema */
+  readonly layerError: Schema.Schema<LE, any> | undefined
 }
 
 /**
@@ -40,9 +43,55 @@ export type Reply =
 
 /**
  * Messages from the thread: the platform's `[0]` ready and `[1, reply]`, plus our own
- * `[2, text]`: the thread-side program failed (sent by `ThreadRunner.serve` before it exits).
+ * `[2, text, encoded?]`: the thread-side program failed (sent by `ThreadRunner.serve` before
+ * it exits), with its typed failure encoded when that is a Schema class instance.
  */
-type FromThread = readonly [0] | readonly [1, Reply] | readonly [2, string]
+type FromThread =
+  | readonly [0]
+  | readonly [1, Reply]
+  | readonly [2, string]
+  | readonly [2, string, encoded: unknown]
+
+const isReply = (reply: unknown): reply is Reply => {
+  if (!Array.isArray(reply) || !Number.isInteger(reply[0])) return false
+  switch (reply[1]) {
+    case 0:
+      return reply.length === 3 && Array.isArray(reply[2])
+    case 1:
+      return reply.length === 2
+    case 2:
+    case 3:
+      return reply.length === 3
+    default:
+      return false
+  }
+}
+
+/** A guard, not a Schema: it runs on every reply, and a few checks cost next to nothing. */
+const isFromThread = (message: unknown): message is FromThread => {
+  if (!Array.isArray(message)) return false
+  switch (message[0]) {
+    case 0:
+      return message.length === 1
+    case 1:
+      return message.length === 2 && isReply(message[1])
+    case 2:
+      return (message.length === 2 || message.length === 3) && typeof message[1] === "string"
+    default:
+      return false
+  }
+}
+
+/** A short rendering of a stray message, for the crash cause. */
+const preview = (message: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(message) ?? String(message)
+  } catch {
+    text = String(message)
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text
+}
 
 /** @internal */
 export interface Thread {
@@ -65,7 +114,7 @@ const TSX_ENTRY = new URL("./tsx-entry.mjs", import.meta.url)
 
 const isTypeScript = (file: URL) => /\.[mc]?ts$/.test(file.pathname)
 
-const newWorker = (options: SpawnOptions): WT.Worker =>
+const newWorker = (options: SpawnOptions<any>): WT.Worker =>
   isTypeScript(options.file)
     ? new WT.Worker(TSX_ENTRY, {
       ...options.workerOptions,
@@ -145,14 +194,25 @@ const stop = (thread: Thread, grace: Duration.Duration): Effect.Effect<void> =>
     )
   })
 
+/** The thread-side layer's own typed failure, when it was encoded and the spec can decode it. */
+const startFailure = <LE>(options: SpawnOptions<LE>, fatal: FromThread & { 0: 2 } | undefined): LE | undefined => {
+  if (fatal === undefined || fatal.length !== 3 || options.layerError === undefined) return undefined
+  const decoded = Schema.decodeUnknownEither(options.layerError)(fatal[2])
+  return Either.isRight(decoded) ? decoded.right : undefined
+}
+
 /**
  * Spawns one thread in a child scope of `parent` and waits until it is ready. Fails with
  * `ThreadStartFailed` (never hangs) when the file cannot load, the thread-side program fails,
- * the thread exits first, or `startTimeout` passes.
+ * the thread exits first, or `startTimeout` passes — or with the thread-side layer's typed
+ * failure, decoded with `layerError`.
  *
  * @internal
  */
-export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect<Thread, ThreadStartFailed> =>
+export const spawn = <LE>(
+  options: SpawnOptions<LE>,
+  parent: Scope.Scope
+): Effect.Effect<Thread, ThreadStartFailed | LE> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const file = options.file.href
@@ -168,9 +228,9 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         try: () => newWorker(options),
         catch: (cause) => new ThreadStartFailed({ file, cause })
       }).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
-      const ready = yield* Deferred.make<void, ThreadStartFailed>()
+      const ready = yield* Deferred.make<void, ThreadStartFailed | LE>()
       let error: unknown
-      let fatal: string | undefined
+      let fatal: FromThread & { 0: 2 } | undefined
       let resolveExited!: () => void
       const thread: Thread = {
         worker,
@@ -182,7 +242,19 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
         exited: new Promise<void>((resolve) => resolveExited = resolve),
         scope
       }
-      worker.on("message", (message: FromThread) => {
+      worker.on("message", (message: unknown) => {
+        if (!isFromThread(message)) {
+          // Something other than our runner wrote to the port (user code on the thread, a
+          // library): a reply can no longer be trusted to be ours, so the thread is broken. Its
+          // requests fail with WorkerCrashed now (the restart policy replaces it) and it ends.
+          const cause = new Error(
+            `worker thread ${thread.threadId} sent a message outside the protocol: ${preview(message)}`
+          )
+          error ??= cause
+          markCrashed(thread, cause)
+          worker.terminate()
+          return
+        }
         switch (message[0]) {
           case 0:
             thread.ready = true
@@ -198,7 +270,7 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
             return
           }
           case 2:
-            fatal = message[1]
+            fatal = message
         }
       })
       // an uncaught error ends the thread: "exit" follows and reports it
@@ -210,23 +282,28 @@ export const spawn = (options: SpawnOptions, parent: Scope.Scope): Effect.Effect
       })
       worker.once("exit", (code) => {
         const cause = fatal !== undefined
-          ? new Error(fatal)
+          ? new Error(fatal[1])
           : error ?? new Error(`worker thread ${thread.threadId} exited with code ${code}`)
-        Deferred.unsafeDone(ready, Exit.fail(new ThreadStartFailed({ file, cause })))
+        Deferred.unsafeDone(ready, Exit.fail(startFailure(options, fatal) ?? new ThreadStartFailed({ file, cause })))
         markCrashed(thread, cause)
         resolveExited()
       })
       yield* Scope.addFinalizer(scope, stop(thread, options.grace))
 
-      yield* restore(Deferred.await(ready)).pipe(
-        Effect.timeoutFail({
-          duration: options.startTimeout,
-          onTimeout: () =>
+      // Real time, like `settlesWithin`: a real thread is starting, and under a TestClock a
+      // virtual start timeout would never pass. One start is all this does: a thread that
+      // fails or times out is stopped, and only the caller (the restart policy) tries again.
+      const notReady = Effect.async<never, ThreadStartFailed>((resume) => {
+        const timer = setTimeout(() =>
+          resume(Effect.fail(
             new ThreadStartFailed({
               file,
               cause: new Error(`not ready within ${Duration.format(options.startTimeout)}`)
             })
-        }),
+          )), Duration.toMillis(options.startTimeout))
+        return Effect.sync(() => clearTimeout(timer))
+      })
+      yield* restore(Effect.raceFirst(Deferred.await(ready), notReady)).pipe(
         Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, Exit.void))
       )
       return thread

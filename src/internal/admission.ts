@@ -1,0 +1,255 @@
+/**
+ * Admission: how a task gets into the supervisor — `submit`, `submitAll`, `offer`, `execute`,
+ * `submitWithHandle` — capacity, the one strategy switch (`"suspend"` / `"dropping"` /
+ * `"sliding"`), producers waiting for room, and cancelling a task that has not started.
+ *
+ * Every effect here builds its entry when it runs, so running the same `submit(task)` effect
+ * twice (a `retry`, a `repeat`) submits the task twice, each with its own outcome.
+ *
+ * Capacity counts accepted tasks that have not started: waiting in the queue or claimed by a
+ * worker in a chunk. A slot frees when a worker takes the task, or when it is cancelled.
+ *
+ * @internal
+ */
+import type * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import { SupervisorClosed, TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
+import * as Outcome from "../Outcome.js"
+import type * as Supervisor from "../Supervisor.js"
+import type { Ledger } from "./ledger.js"
+import type { Lifecycle } from "./lifecycle.js"
+import { ACTIVE, CLAIMED, type Entry, QUEUED, type TaskQueue } from "./queue/taskQueue.js"
+
+/** @internal */
+export interface AdmissionOptions<T> {
+  readonly capacity: number
+  readonly strategy: "suspend" | "dropping" | "sliding"
+  readonly key: ((task: T) => string) | undefined
+  readonly priority: ((task: T) => number) | undefined
+  readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
+  /** an entry was pushed or cancelled: wake a worker */
+  readonly changed: () => void
+}
+
+type AnyOutcome = Outcome.Outcome<any, any, any>
+
+/** @internal */
+export class Admission<T, A, E, S> {
+  /** accepted and not yet started */
+  notStarted = 0
+  private seq = 0
+  /** producers waiting for room, oldest first */
+  private readonly spaceWaiters = new Set<() => void>()
+
+  constructor(
+    private readonly queue: TaskQueue<T>,
+    private readonly ledger: Ledger<T, A, E, S>,
+    private readonly lifecycle: Lifecycle<any>,
+    private readonly options: AdmissionOptions<T>
+  ) {}
+
+  get hasRoom(): boolean {
+    return this.notStarted < this.options.capacity
+  }
+
+  private entry(task: T): Entry<T> {
+    const { clock, key, priority } = this.options
+    return {
+      task,
+      state: QUEUED,
+      started: false,
+      enqueuedAt: clock.unsafeCurrentTimeMillis(),
+      key: key === undefined ? "" : key(task),
+      priority: priority === undefined ? 0 : priority(task),
+      seq: this.seq++,
+      settle: undefined,
+      handle: undefined
+    }
+  }
+
+  private accept(entry: Entry<T>): void {
+    this.ledger.accept()
+    this.notStarted++
+    this.queue.push(entry)
+    this.options.changed()
+  }
+
+  /** A task started or was cancelled before it started: its slot is free again. */
+  release(): void {
+    this.notStarted--
+    if (this.spaceWaiters.size > 0 && this.notStarted < this.options.capacity) {
+      for (const waiter of this.spaceWaiters) {
+        this.spaceWaiters.delete(waiter)
+        waiter()
+        return
+      }
+    }
+  }
+
+  /** Tries to admit without suspending: true when accepted (possibly as `Dropped`). */
+  private tryAdmit(entry: Entry<T>, dropWhenFull: boolean): boolean {
+    if (this.hasRoom) {
+      this.accept(entry)
+      return true
+    }
+    switch (this.options.strategy) {
+      case "suspend":
+        return false
+      case "dropping":
+        if (!dropWhenFull) return false
+        this.ledger.accept()
+        this.ledger.record(entry, Outcome.dropped(entry.task))
+        return true
+      case "sliding":
+        while (!this.hasRoom) {
+          const oldest = this.queue.evictOldest()
+          if (oldest === undefined) break
+          this.notStarted--
+          this.ledger.record(oldest, Outcome.dropped(oldest.task))
+        }
+        this.accept(entry)
+        return true
+    }
+  }
+
+  /**
+   * Suspends until there may be room or admission closed; callers re-check. The check runs
+   * when the wait registers, so room freed on the way here is never missed.
+   */
+  private readonly awaitSpace: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.hasRoom || !this.lifecycle.isOpen) return resume(Effect.void)
+    const waiter = () => resume(Effect.void)
+    this.spaceWaiters.add(waiter)
+    return Effect.sync(() => {
+      this.spaceWaiters.delete(waiter)
+    })
+  })
+
+  /** Admits `entry` at once when it can (no extra suspension), else waits for room. */
+  private admit(entry: Entry<T>): Effect.Effect<void, SupervisorClosed> {
+    if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
+    if (this.tryAdmit(entry, true)) return Effect.void
+    return Effect.zipRight(this.awaitSpace, Effect.suspend(() => this.admit(entry)))
+  }
+
+  /** Stops admissions: producers waiting for room wake up and fail with `SupervisorClosed`. */
+  close(): void {
+    const waiters = [...this.spaceWaiters]
+    this.spaceWaiters.clear()
+    for (const waiter of waiters) waiter()
+  }
+
+  submit(task: T): Effect.Effect<void, SupervisorClosed> {
+    return Effect.suspend(() => this.admit(this.entry(task)))
+  }
+
+  submitAll(tasks: Iterable<T>): Effect.Effect<void, SupervisorClosed> {
+    return Effect.suspend(() => {
+      const iterator = tasks[Symbol.iterator]()
+      let next = iterator.next()
+      const loop: Effect.Effect<void, SupervisorClosed> = Effect.suspend(() => {
+        if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
+        while (next.done !== true) {
+          if (!this.hasRoom && this.options.strategy === "suspend") return Effect.zipRight(this.awaitSpace, loop)
+          this.tryAdmit(this.entry(next.value), true)
+          next = iterator.next()
+        }
+        return Effect.void
+      })
+      return loop
+    })
+  }
+
+  offer(task: T): Effect.Effect<boolean, SupervisorClosed> {
+    return Effect.suspend(() => {
+      if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
+      return Effect.succeed(this.tryAdmit(this.entry(task), false))
+    })
+  }
+
+  /**
+   * Submits and waits for the outcome. Interrupting the caller cancels the task at once if it
+   * has not started (it ends `Interrupted`, its slot frees); a started task runs on.
+   */
+  execute(task: T): Effect.Effect<A, E | TaskError> {
+    return Effect.suspend(() => {
+      const entry = this.entry(task)
+      // a callback on the entry rather than a Deferred: cheaper, and measured on this path
+      let result: Exit.Exit<A, E | TaskError> | undefined
+      let resume: ((exit: Exit.Exit<A, E | TaskError>) => void) | undefined
+      entry.settle = (outcome: AnyOutcome) => {
+        result = outcomeToExit(outcome)
+        resume?.(result)
+      }
+      const awaitOutcome = Effect.async<A, E | TaskError>((callback) => {
+        if (result !== undefined) return callback(result)
+        resume = callback
+        return Effect.sync(() => {
+          resume = undefined
+          this.cancel(entry)
+        })
+      })
+      const admitted = this.admit(entry)
+      return admitted === Effect.void ? awaitOutcome : Effect.zipRight(admitted, awaitOutcome)
+    })
+  }
+
+  /** Cancels a task that has not started; false when it already started or ended. */
+  cancel(entry: Entry<T>): boolean {
+    const state = entry.state
+    if (state !== QUEUED && state !== CLAIMED) return false
+    this.ledger.record(entry, Outcome.interrupted(entry.task))
+    if (state === QUEUED) this.queue.cancel(entry)
+    this.release()
+    this.options.changed()
+    return true
+  }
+
+  submitWithHandle(task: T): Effect.Effect<Supervisor.TaskHandle<T, A, E>, SupervisorClosed> {
+    return Effect.suspend(() => {
+      const entry = this.entry(task)
+      const handle = { fiber: undefined as any, cancelled: false }
+      entry.handle = handle
+      const done = Deferred.unsafeMake<Outcome.Outcome<T, A, E>>(FiberId.none)
+      entry.settle = (outcome: Outcome.Outcome<T, A, E>) => Deferred.unsafeDone(done, Exit.succeed(outcome))
+      const cancel = Effect.suspend(() => {
+        if (this.cancel(entry)) return Effect.void
+        if (entry.state === ACTIVE) {
+          // the worker may not have forked the task's fiber yet: it checks `cancelled` when it does
+          handle.cancelled = true
+          handle.fiber?.unsafeInterruptAsFork(FiberId.none)
+        }
+        return Effect.asVoid(Deferred.await(done))
+      })
+      const taskHandle: Supervisor.TaskHandle<T, A, E> = { task, await: Deferred.await(done), cancel }
+      return Effect.as(this.admit(entry), taskHandle)
+    })
+  }
+
+  /** The supervisor stopped: every task still waiting ends `Interrupted` and is `pending`. */
+  handBackAll(): void {
+    for (const entry of this.queue.drain()) {
+      this.notStarted--
+      this.ledger.record(entry, Outcome.interrupted(entry.task), 0, true)
+    }
+  }
+}
+
+/** @internal */
+export const outcomeToExit = <A, E>(outcome: Outcome.Outcome<unknown, A, E>): Exit.Exit<A, E | TaskError> => {
+  switch (outcome._tag) {
+    case "Success":
+      return Exit.succeed(outcome.value)
+    case "Failure":
+      return Exit.fail(outcome.error)
+    case "Defect":
+      return Exit.failCause(outcome.cause as Cause.Cause<never>)
+    case "Interrupted":
+      return Exit.fail(new TaskInterrupted({ task: outcome.task }))
+    case "Dropped":
+      return Exit.fail(new TaskDropped({ task: outcome.task }))
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * One task's attempt pipeline: rate limit → timeout → retry → span. Built once per supervisor
+ * from its options; only the stages that are configured are in it.
+ *
+ * - The handler is called lazily inside the pipeline, so a handler that throws synchronously
+ *   (e.g. `JSON.parse` before returning an Effect) becomes a defect of that task.
+ * - The rate-limit permit is taken before the attempt's timeout starts.
+ * - `retry` sees typed failures and `TaskTimeout`, never `WorkerCrashed` (the worker restarts).
+ * - Each attempt gets its own `Scope` (see `attemptScope.ts`), closed before the next one.
+ *
+ * @internal
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as RateLimiter from "effect/RateLimiter"
+import type * as Schedule from "effect/Schedule"
+import { TaskTimeout, WorkerCrashed } from "../Errors.js"
+import type { AttemptScope } from "./attemptScope.js"
+import type { Counts } from "./metrics.js"
+import type { Entry } from "./queue/taskQueue.js"
+
+/** What the pipeline reads and writes on the worker that runs it. */
+export interface Runner {
+  readonly id: number
+  readonly scope: AttemptScope
+  /** attempts made by the current task */
+  attempts: number
+}
+
+/** @internal */
+export type Attempt<T, A, E, R, Res> = (entry: Entry<T>, resource: Res, runner: Runner) => Effect.Effect<
+  A,
+  E | TaskTimeout<T>,
+  R
+>
+
+/** @internal */
+export interface AttemptOptions<T, A, E, R, Res> {
+  readonly handler: (task: T, resource: Res) => Effect.Effect<A, E, R>
+  readonly retry: Schedule.Schedule<unknown, E | TaskTimeout<T>, never> | undefined
+  readonly timeout: Duration.Duration | undefined
+  readonly limiter: RateLimiter.RateLimiter | undefined
+  /** the span name (`<name>.task`), or undefined for no span */
+  readonly span: string | undefined
+  readonly describe: ((task: T) => string) | undefined
+}
+
+/** @internal */
+export const make = <T, A, E, R, Res>(
+  options: AttemptOptions<T, A, E, R, Res>,
+  counts: Counts
+): Attempt<T, A, E, R, Res> => {
+  const { describe, handler, limiter, retry, span, timeout } = options
+  let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> =>
+    Effect.suspend(() => {
+      entry.started = true
+      return handler(entry.task, resource)
+    })
+  if (timeout !== undefined) {
+    const bare = once
+    once = (entry, resource) =>
+      Effect.timeoutFail(bare(entry, resource), {
+        duration: timeout,
+        onTimeout: () => {
+          counts.timeouts++
+          return new TaskTimeout({ task: entry.task, timeout })
+        }
+      })
+  }
+  if (limiter !== undefined) {
+    const timed = once
+    once = (entry, resource) => limiter(Effect.suspend(() => timed(entry, resource)))
+  }
+  let attempt: Attempt<T, A, E, R, Res>
+  if (retry === undefined) {
+    attempt = (entry, resource, runner) => {
+      runner.attempts = 1
+      return once(entry, resource)
+    }
+  } else {
+    const single = once
+    attempt = (entry, resource, runner) => {
+      runner.attempts = 0
+      const counted = Effect.suspend(() => {
+        const previous = runner.attempts++ === 0 ? Effect.void : runner.scope.close(Exit.void)
+        return previous === Effect.void ? single(entry, resource) : Effect.zipRight(previous, single(entry, resource))
+      })
+      return Effect.retry(counted, {
+        schedule: retry,
+        while: (error) => !(error instanceof WorkerCrashed)
+      })
+    }
+  }
+  if (span === undefined) return attempt
+  const traced = attempt
+  return (entry, resource, runner) => {
+    const attributes: Record<string, unknown> = { "supervisor.worker": runner.id }
+    if (describe !== undefined) attributes["supervisor.task"] = safeDescribe(describe, entry.task)
+    return Effect.withSpan(
+      Effect.onExit(traced(entry, resource, runner), () => Effect.annotateCurrentSpan("attempts", runner.attempts)),
+      span,
+      { attributes }
+    )
+  }
+}
+
+const safeDescribe = <T>(describe: (task: T) => string, task: T): string => {
+  try {
+    return String(describe(task))
+  } catch (error) {
+    return `<describe threw: ${String(error)}>`
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * Workers: each is one fiber living through incarnations (acquire its resource → serve tasks →
+ * restart or retire), taking chunks of entries from the queue and running them in a tight loop.
+ *
+ * Hand-back, the rule that keeps every task accounted for: whenever an incarnation ends — done,
+ * crashed, restarted, retired or interrupted, whatever the cause holds — its unstarted claimed
+ * entries go back to the front of the queue and the entry it was running gets its outcome
+ * (`Interrupted`, and `pending` if its handler never ran), *before* its resource is released.
+ *
+ * Parking uses an event count: a worker notes `events` before it looks for work and parks only
+ * if nothing happened since, so a wake-up that lands while it is on its way to park is never
+ * lost (and an entry it cannot take yet — a key at its `perKey` limit — never makes it spin).
+ *
+ * Cost: the serve loop is written as plain functions handing each other the next effect
+ * (continuation style) rather than `flatMap` chains: every run-loop op saved here is paid per
+ * task. Idle and holding workers are kept in sets, so take, steal and park are O(1).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Scope from "effect/Scope"
+import { type Escalated, type TaskTimeout, WorkerCrashed } from "../Errors.js"
+import * as Outcome from "../Outcome.js"
+import type { Attempt, Runner } from "./attempt.js"
+import { AttemptScope } from "./attemptScope.js"
+import type { Intensity } from "./intensity.js"
+import type { Ledger } from "./ledger.js"
+import type { Lifecycle } from "./lifecycle.js"
+import { ACTIVE, CLAIMED, type Entry, type TaskQueue } from "./queue/taskQueue.js"
+import { WorkerInfo } from "./workerInfo.js"
+
+/** Why an incarnation stopped serving. */
+const Stop = { Done: 0, Crashed: 1, SiblingRestart: 2, Retired: 3 } as const
+type Stop = typeof Stop[keyof typeof Stop]
+
+/** A synchronous stretch longer than this yields to the event loop (timers, I/O). */
+const EVENT_LOOP_SLICE_MS = 10
+const PROBE_EVERY_MS = 2
+
+/** One worker. */
+export interface Slot<T> extends Runner {
+  /** set while parked */
+  wake: (() => void) | undefined
+  restartRequested: boolean
+  /** resize shrank the supervisor: stop after the current task */
+  retiring: boolean
+  crash: WorkerCrashed | undefined
+  chunk: Array<Entry<T>> | undefined
+  /** the next entry of `chunk` to start */
+  index: number
+  /** the entry taken from the chunk and not yet recorded */
+  active: Entry<T> | undefined
+  /** tasks completed by this incarnation */
+  completed: number
+  futile: number
+  incarnation: number
+  /** the clock at the end of the task just run in this chunk; -1 between chunks */
+  now: number
+}
+
+/** What workers need from the rest of the supervisor. */
+export interface Environment<T, A, E, R, S, Res> {
+  readonly queue: TaskQueue<T>
+  readonly ledger: Ledger<T, A, E, S>
+  readonly lifecycle: Lifecycle<any>
+  readonly intensity: Intensity
+  readonly attempt: Attempt<T, A, E, R, Res>
+  readonly resource: Effect.Effect<Res, unknown, R | Scope.Scope>
+  readonly context: Context.Context<R>
+  readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
+  /** a claimed entry started (or was dropped from a chunk): its capacity slot is free */
+  readonly released: () => void
+  /** the restart policy gave up */
+  readonly escalate: (escalated: Escalated) => Effect.Effect<void>
+  readonly foldChanged: () => boolean
+}
+
+/** @internal */
+export class Workers<T, A, E, R, S, Res> {
+  /** current members (retiring workers leave at once; stopped ones stay counted) */
+  readonly slots = new Set<Slot<T>>()
+  /** every worker fiber still running, retiring ones included */
+  readonly fibers = new Set<Fiber.RuntimeFiber<void>>()
+  private readonly parked = new Set<Slot<T>>()
+  /** workers holding unstarted claimed entries (steal victims) */
+  private readonly holders = new Set<Slot<T>>()
+  private nextId = 0
+  /** bumped by everything that may make work available or a worker's state change */
+  private events = 0
+  paused = false
+  /** a probe (a macrotask) is scheduled: it fires once the event loop gets a turn */
+  private armed = false
+  private armedAt = 0
+
+  constructor(private readonly env: Environment<T, A, E, R, S, Res>) {}
+
+  get size(): number {
+    return this.slots.size
+  }
+
+  /** Something a parked worker may use happened: wake one. */
+  signal(): void {
+    this.events++
+    for (const slot of this.parked) {
+      this.unpark(slot)
+      return
+    }
+  }
+
+  /** Wake every parked worker (close, resume, a key resumed, entries handed back). */
+  broadcast(): void {
+    this.events++
+    for (const slot of this.parked) this.unpark(slot)
+  }
+
+  private unpark(slot: Slot<T>): void {
+    this.parked.delete(slot)
+    const wake = slot.wake
+    slot.wake = undefined
+    wake?.()
+  }
+
+  /** Forks one more worker. O(1). */
+  readonly spawn: Effect.Effect<void> = Effect.suspend(() => {
+    const slot: Slot<T> = {
+      id: this.nextId++,
+      scope: new AttemptScope(),
+      attempts: 0,
+      wake: undefined,
+      restartRequested: false,
+      retiring: false,
+      crash: undefined,
+      chunk: undefined,
+      index: 0,
+      active: undefined,
+      completed: 0,
+      futile: 0,
+      incarnation: 0,
+      now: -1
+    }
+    this.slots.add(slot)
+    return Effect.map(
+      // A daemon tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
+      // FiberSet entry per worker). Interruptible explicitly: the supervisor is built under
+      // `uninterruptible`, which forks inherit.
+      Effect.forkDaemon(Effect.interruptible(Effect.provide(this.incarnations(slot), this.env.context))),
+      (fiber) => {
+        this.fibers.add(fiber)
+        fiber.addObserver(() => {
+          this.fibers.delete(fiber)
+          this.parked.delete(slot)
+          this.holders.delete(slot)
+        })
+      }
+    )
+  })
+
+  /** Shrinks to `n` workers: idle ones retire at once, busy ones after their current task. */
+  retire(n: number): void {
+    let excess = this.slots.size - n
+    const busyLast = [...this.parked, ...[...this.slots].filter((slot) => !this.parked.has(slot))]
+    for (const slot of busyLast) {
+      if (excess-- <= 0) break
+      slot.retiring = true
+      this.slots.delete(slot)
+      this.unpark(slot)
+    }
+    this.events++
+  }
+
+  /** Sends an interrupt to every worker fiber (without waiting). */
+  interruptAll(): void {
+    for (const fiber of this.fibers) fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /** Waits until every worker fiber has ended. */
+  readonly awaitAll: Effect.Effect<void> = Effect.suspend(() => Fiber.awaitAll([...this.fibers]))
+
+  /** A worker's life: incarnations of (acquire resource → serve) under the restart policy. */
+  private incarnations(slot: Slot<T>): Effect.Effect<void, never, R> {
+    const { intensity, lifecycle } = this.env
+    return Effect.gen(this, function*() {
+      const backoff = yield* intensity.driver
+      while (!slot.retiring && !lifecycle.halting) {
+        slot.restartRequested = false
+        slot.crash = undefined
+        slot.completed = 0
+        const exit = yield* Effect.exit(this.incarnation(slot))
+        if (Exit.isSuccess(exit)) {
+          if (exit.value === Stop.Done || exit.value === Stop.Retired) return
+          if (exit.value === Stop.SiblingRestart) continue
+        }
+        if (lifecycle.halting) return
+        slot.incarnation++
+        if (slot.completed > 0) {
+          slot.futile = 0
+          yield* backoff.reset
+        } else {
+          slot.futile++
+        }
+        const cause: Cause.Cause<unknown> = Exit.isFailure(exit) ? exit.cause : Cause.fail(slot.crash)
+        const escalated = yield* intensity.restart(slot, cause, backoff)
+        if (escalated !== undefined) return yield* this.env.escalate(escalated)
+      }
+    })
+  }
+
+  /** One incarnation: the resource in its own scope, tasks handed back before it is released. */
+  private incarnation(slot: Slot<T>): Effect.Effect<Stop, unknown, R> {
+    const info = WorkerInfo.of({ id: slot.id, incarnation: slot.incarnation })
+    return Effect.scoped(
+      Effect.flatMap(this.env.resource, (resource) =>
+        Effect.onExit(
+          Effect.provideService(this.serve(slot, resource), Scope.Scope, slot.scope),
+          (exit) => this.handBack(slot, exit)
+        ))
+    ).pipe(Effect.provideService(WorkerInfo, info))
+  }
+
+  /**
+   * The incarnation ended: the entry it was running gets its outcome, its unstarted claimed
+   * entries go back to the front of the queue (a stop then hands them back as `pending`), and
+   * the current attempt's scope closes. Runs before the resource is released.
+   */
+  private handBack(slot: Slot<T>, exit: Exit.Exit<Stop, unknown>): Effect.Effect<void> {
+    const { ledger, queue } = this.env
+    this.parked.delete(slot)
+    slot.wake = undefined
+    const active = slot.active
+    slot.active = undefined
+    if (active !== undefined && active.state === ACTIVE) {
+      queue.finished(active)
+      ledger.record(active, Outcome.interrupted(active.task), slot.attempts, !active.started)
+    }
+    this.returnChunk(slot)
+    return slot.scope.close(exit)
+  }
+
+  /** Puts a chunk's unstarted entries back in front; lets the queue forget the others. */
+  private returnChunk(slot: Slot<T>): void {
+    const chunk = slot.chunk
+    if (chunk === undefined) return
+    slot.chunk = undefined
+    this.holders.delete(slot)
+    const { queue } = this.env
+    const unstarted: Array<Entry<T>> = []
+    for (let i = slot.index; i < chunk.length; i++) {
+      const entry = chunk[i]!
+      if (entry.state === CLAIMED) unstarted.push(entry)
+      else queue.finished(entry) // cancelled after it was claimed
+    }
+    if (unstarted.length > 0) {
+      queue.pushFront(unstarted)
+      this.broadcast()
+    }
+  }
+
+  private chunkSize(): number {
+    const max = this.env.queue.maxChunk
+    if (max === 1) return 1
+    const share = Math.ceil(this.env.queue.size / this.slots.size)
+    return share > max ? max : share < 1 ? 1 : share
+  }
+
+  /**
+   * An idle worker takes the older half of the unstarted entries another worker claimed, so a
+   * chunk of slow tasks never waits behind one worker while another sits idle. O(1).
+   */
+  private steal(thief: Slot<T>): Array<Entry<T>> | undefined {
+    for (const victim of this.holders) {
+      if (victim === thief) continue
+      const chunk = victim.chunk!
+      const unstarted = chunk.length - victim.index
+      if (unstarted <= 0) {
+        this.holders.delete(victim)
+        continue
+      }
+      const stolen = chunk.splice(victim.index, Math.ceil(unstarted / 2))
+      if (victim.index >= chunk.length) this.holders.delete(victim)
+      return stolen
+    }
+    return undefined
+  }
+
+  /** Parks until an event since `seen` (none lost: see the module comment). */
+  private park(slot: Slot<T>, seen: number): Effect.Effect<void> {
+    // No canceler (one costs ~1–2 µs per wait on `Effect.async`): an interrupted worker
+    // leaves `parked` in `handBack`, and a late wake-up of a finished fiber is ignored.
+    return Effect.async<void>((resume) => {
+      if (this.events !== seen) return resume(Effect.void)
+      slot.wake = () => resume(Effect.void)
+      this.parked.add(slot)
+    })
+  }
+
+  /** Serves tasks with one resource until there is nothing left to do, or a restart. */
+  private serve(slot: Slot<T>, resource: Res): Effect.Effect<Stop, never, R> {
+    const { lifecycle, queue } = this.env
+    const next = (): Effect.Effect<Stop, never, R> => {
+      if (slot.restartRequested) return Effect.succeed(Stop.SiblingRestart)
+      if (slot.retiring) return Effect.succeed(Stop.Retired)
+      if (lifecycle.halting) return Effect.succeed(Stop.Done)
+      const seen = this.events
+      const chunk = this.paused ? undefined : queue.take(this.chunkSize()) ?? this.steal(slot)
+      if (chunk === undefined || chunk.length === 0) {
+        // draining and nothing left that any worker could take: this worker is done
+        if (!lifecycle.isOpen && queue.size === 0 && this.holders.size === 0) {
+          // the others may be parked behind a key limit that no longer matters: they are done too
+          this.broadcast()
+          return Effect.succeed(Stop.Done)
+        }
+        return Effect.flatMap(this.park(slot, seen), next)
+      }
+      slot.chunk = chunk
+      slot.index = 0
+      slot.now = -1
+      if (chunk.length > 1) this.holders.add(slot)
+      return this.runChunk(slot, resource, next)
+    }
+    return Effect.suspend(next)
+  }
+
+  /** Runs a claimed chunk entry by entry, then goes on with `next` (or stops the incarnation). */
+  private runChunk(
+    slot: Slot<T>,
+    resource: Res,
+    next: () => Effect.Effect<Stop, never, R>
+  ): Effect.Effect<Stop, never, R> {
+    const { lifecycle, queue } = this.env
+    const chunk = slot.chunk!
+    let ran = false
+    const step = (): Effect.Effect<Stop, never, R> => {
+      if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
+        this.returnChunk(slot)
+        return slot.crash !== undefined ? Effect.succeed(Stop.Crashed) : next()
+      }
+      while (slot.index < chunk.length) {
+        const entry = chunk[slot.index++]!
+        if (entry.state !== CLAIMED) {
+          queue.finished(entry) // cancelled after it was claimed
+          continue
+        }
+        ran = true
+        return this.runTask(slot, entry, resource, step)
+      }
+      slot.chunk = undefined
+      this.holders.delete(slot)
+      return this.endChunk(next, ran)
+    }
+    return step()
+  }
+
+  /** Between chunks: the state `Ref` catches up, and a long synchronous stretch yields. */
+  private endChunk(next: () => Effect.Effect<Stop, never, R>, ran: boolean): Effect.Effect<Stop, never, R> {
+    const published = this.env.foldChanged() ? this.env.ledger.publishState : undefined
+    const now = performance.now()
+    if (!this.armed) {
+      // at most one probe per couple of milliseconds: it costs a macrotask
+      if (now - this.armedAt >= PROBE_EVERY_MS) {
+        this.armed = true
+        this.armedAt = now
+        setImmediate(this.disarm)
+      }
+    } else if (now - this.armedAt > EVENT_LOOP_SLICE_MS) {
+      const yielded = Effect.flatMap(this.yieldToEventLoop, next)
+      return published === undefined ? yielded : Effect.zipRight(published, yielded)
+    }
+    if (published !== undefined) return Effect.flatMap(published, next)
+    // a chunk whose entries were all cancelled ran nothing: suspend rather than recurse
+    return ran ? next() : Effect.suspend(next)
+  }
+
+  /**
+   * A macrotask turn. Workers resume each other through microtasks, and `Effect.yieldNow`
+   * reschedules there too, so a backlog of synchronous tasks would otherwise hold timers and
+   * I/O back until it is done. A probe (`setImmediate`) tells whether the event loop had a turn
+   * since it was armed; only when it has not for a whole slice do the workers yield, each at
+   * its next chunk end (a clock read per chunk, a probe per couple of milliseconds).
+   */
+  private readonly yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+    setImmediate(() => resume(Effect.void))
+  })
+
+  private readonly disarm = (): void => {
+    this.armed = false
+  }
+
+  /** Runs one entry, records its outcome, then goes on with `next` (no extra step per task). */
+  private runTask(
+    slot: Slot<T>,
+    entry: Entry<T>,
+    resource: Res,
+    next: () => Effect.Effect<Stop, never, R>
+  ): Effect.Effect<Stop, never, R> {
+    const { clock, ledger, queue } = this.env
+    ledger.take(entry)
+    slot.active = entry
+    this.env.released()
+    // the previous task of this chunk just ended: its end time is this one's start time
+    const startedAt = slot.now >= 0 ? slot.now : clock.unsafeCurrentTimeMillis()
+    ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, [])
+    let effect = this.env.attempt(entry, resource, slot)
+    const handle = entry.handle
+    if (handle !== undefined) {
+      // a task with a handle runs in its own fiber so `cancel` can interrupt it alone; if the
+      // worker itself is interrupted, the task's fiber is interrupted (and awaited) first
+      const own = effect
+      effect = Effect.flatMap(Effect.fork(own), (fiber) => {
+        handle.fiber = fiber
+        if (handle.cancelled) fiber.unsafeInterruptAsFork(FiberId.none)
+        return Effect.ensuring(Fiber.join(fiber), Fiber.interrupt(fiber))
+      })
+    }
+    const finish = (): void => {
+      slot.active = undefined
+      if (handle !== undefined) handle.fiber = undefined
+      // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
+      if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
+      const now = clock.unsafeCurrentTimeMillis()
+      slot.now = now
+      ledger.metrics.duration.unsafeUpdate(now - startedAt, [])
+    }
+    return Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => {
+        finish()
+        ledger.record(entry, this.failureOutcome(slot, entry, cause), slot.attempts)
+        return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), next) : next()
+      },
+      onSuccess: (value) => {
+        finish()
+        slot.completed++
+        ledger.succeed(entry, value, slot.attempts)
+        return slot.scope.used ? this.closeAttempt(slot, Exit.void, next) : next()
+      }
+    })
+  }
+
+  private closeAttempt(
+    slot: Slot<T>,
+    exit: Exit.Exit<unknown, unknown>,
+    next: () => Effect.Effect<Stop, never, R>
+  ): Effect.Effect<Stop, never, R> {
+    return Effect.flatMap(Effect.uninterruptible(slot.scope.close(exit)), next)
+  }
+
+  private failureOutcome(
+    slot: Slot<T>,
+    entry: Entry<T>,
+    cause: Cause.Cause<E | TaskTimeout<T>>
+  ): Outcome.Outcome<T, A, E> {
+    const failure = Cause.failureOption(cause)
+    if (failure._tag === "Some") {
+      const error = failure.value
+      if (error instanceof WorkerCrashed) slot.crash = error
+      return Outcome.failure(entry.task, error, slot.attempts)
+    }
+    if (Cause.isInterruptedOnly(cause)) return Outcome.interrupted(entry.task)
+    return Outcome.defect(entry.task, Cause.squash(cause), cause)
+  }
+
+  /** one-for-all: every other worker re-acquires its resource after its current task. */
+  restartAllBut(crashed: { readonly id: number }): void {
+    for (const slot of this.slots) {
+      if (slot.id !== crashed.id) {
+        slot.restartRequested = true
+        this.unpark(slot)
+      }
+    }
+  }
+}
