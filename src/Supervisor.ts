@@ -375,17 +375,29 @@ export interface Supervisor<T, A, E = never, S = void> {
  * Effect.runPromise(program).then(console.log) // 14
  * ```
  *
+ * Durable: with `queue` (a `Durable.queue` from `effect-supervisor/durable`) it starts a
+ * durable consumer instead (`handler(task, ctx)`, `timeout` required) — see
+ * `Durable.consumer`. This module does not load `@effect/sql`: the queue carries its consumer.
+ *
  * @category constructors
  * @since 0.1.0
  */
-export const make = <T, A, E = never, R = never, S = void, Res = void>(
-  options: Options<T, A, E, R, S, Res>
-): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, Provided<R> | Scope.Scope> =>
-  Effect.flatMap(validateOptions(options), (config) => internal.make(options, config)) as Effect.Effect<
-    Supervisor<T, A, E, S>,
+export const make: {
+  <T, A, E = never, R = never>(
+    options: import("./internal/durable/protocol.js").ConsumerOptions<T, A, E, R>
+  ): Effect.Effect<
+    import("./internal/durable/protocol.js").Consumer,
     InvalidOptions,
-    Provided<R> | Scope.Scope
+    R | Scope.Scope | import("./internal/durable/protocol.js").Store
   >
+  <T, A, E = never, R = never, S = void, Res = void>(
+    options: Options<T, A, E, R, S, Res>
+  ): Effect.Effect<Supervisor<T, A, E, S>, InvalidOptions, Provided<R> | Scope.Scope>
+} = (options: any): Effect.Effect<any, InvalidOptions, any> =>
+  typeof options?.queue === "object" && DurableConsumer in options.queue
+    ? options.queue[DurableConsumer].make(options)
+    : Effect.flatMap(validateOptions(options), (config) => internal.make(options, config))
+const DurableConsumer = Symbol.for("effect-supervisor/Durable/ConsumerProtocol")
 
 /**
  * What is left of a handler's (and resource's) requirements once the supervisor provides its

@@ -455,7 +455,9 @@ describe("17. synchronous handlers do not starve the event loop", () => {
 describe("18. validation", () => {
   const handler = (n: number) => Effect.succeed(n)
   const invalid = (options: any) =>
-    Effect.flip(Effect.scoped(Supervisor.make(options))).pipe(Effect.map((error) => (error as any)._tag))
+    Effect.flip(Effect.scoped(Supervisor.make(options as Supervisor.Options<number, number>))).pipe(
+      Effect.map((error) => (error as any)._tag)
+    )
 
   it.effect("negative, NaN and unparsable timeouts are InvalidOptions, not 0", () =>
     Effect.gen(function*() {

@@ -87,7 +87,9 @@ describe("Supervisor.validate", () => {
     Effect.gen(function*() {
       const bad = { workers: 2, handler: Effect.succeed, timeout: "soon" }
       const fromValidate = yield* Effect.flip(Supervisor.validate(bad))
-      const fromMake = yield* Effect.flip(Effect.scoped(Supervisor.make(bad as any)))
+      const fromMake = yield* Effect.flip(
+        Effect.scoped(Supervisor.make(bad as unknown as Supervisor.Options<number, number>))
+      )
       expect(fromValidate).toEqual(fromMake)
       expect(fromValidate.message).toBe(
         "timeout must be a Duration input (e.g. \"1 second\" or millis >= 0), got \"soon\""

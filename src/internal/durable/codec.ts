@@ -1,0 +1,50 @@
+/**
+ * Tasks, values and errors as JSON text in the store, through the queue's Schemas.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+import type { JobError, Queue } from "./protocol.js"
+
+/** @internal */
+export interface Codec<T, A, E> {
+  readonly encodeTask: (task: T) => string
+  readonly decodeTask: (payload: string) => T
+  readonly encodeResult: (value: A) => string | null
+  readonly decodeResult: (text: string | null) => A
+  readonly encodeError: (error: JobError<E>) => string
+  readonly decodeError: (text: string) => JobError<E>
+}
+
+const toText = (encoded: unknown): string | null => encoded === undefined ? null : JSON.stringify(encoded)
+const fromText = (text: string | null): unknown => text === null ? undefined : JSON.parse(text)
+
+/** @internal */
+export const make = <T, A, E>(queue: Pick<Queue<T, A, E>, "task" | "success" | "failure">): Codec<T, A, E> => {
+  const encodeTask = Schema.encodeSync(queue.task)
+  const decodeTask = Schema.decodeUnknownSync(queue.task)
+  const encodeValue = Schema.encodeSync(queue.success)
+  const decodeValue = Schema.decodeUnknownSync(queue.success)
+  const encodeFailure = Schema.encodeSync(queue.failure)
+  const decodeFailure = Schema.decodeUnknownSync(queue.failure)
+  return {
+    encodeTask: (task) => JSON.stringify(encodeTask(task)),
+    decodeTask: (payload) => decodeTask(JSON.parse(payload)),
+    encodeResult: (value) => toText(encodeValue(value)),
+    decodeResult: (text) => decodeValue(fromText(text)),
+    encodeError: (error) =>
+      JSON.stringify(error._tag === "Failure" ? { _tag: "Failure", error: encodeFailure(error.error) } : error),
+    decodeError: (text) => {
+      const parsed = JSON.parse(text) as { _tag: string; error?: unknown; message?: string }
+      if (parsed._tag === "Failure") {
+        try {
+          return { _tag: "Failure", error: decodeFailure(parsed.error) }
+        } catch {
+          // written by an older version of the failure schema: keep what we can show
+          return { _tag: "Defect", message: `undecodable failure: ${JSON.stringify(parsed.error)}` }
+        }
+      }
+      return parsed as JobError<E>
+    }
+  }
+}

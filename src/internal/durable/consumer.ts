@@ -1,0 +1,451 @@
+/**
+ * A durable consumer: a claimer fiber claims batches from the store and hands the jobs to an
+ * in-process supervisor; the supervisor's `onOutcome` hook feeds a batching acker; a renewer
+ * extends the lease of every held job every lease/3 and drops the ones it lost.
+ *
+ * A job is "held" from its claim until its settlement commits (or it is dropped). It is never
+ * started past its local deadline: the clock read before the claim (or the last renewal that
+ * returned it) was sent, plus the lease.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
+import { InvalidOptions, TaskTimeout, WorkerCrashed } from "../../Errors.js"
+import type * as Outcome from "../../Outcome.js"
+import type * as Supervisor from "../../Supervisor.js"
+import { validate } from "../options.js"
+import { make as makeSupervisor } from "../supervisor.js"
+import * as Codec from "./codec.js"
+import type {
+  ClaimedJob,
+  Consumer,
+  ConsumerOptions,
+  ConsumerStats,
+  JobContext,
+  JobError,
+  Settlement,
+  StoreService
+} from "./protocol.js"
+import { Status, Store } from "./protocol.js"
+import { nextDelay } from "./retry.js"
+
+/** at most this many jobs per claim statement */
+const CLAIM_BATCH = 100
+/** the adaptive prefetch aims to hold this much work (ms of handler time) beyond the workers */
+const PREFETCH_WINDOW_MILLIS = 100
+/** the adaptive prefetch never holds more than this many unstarted jobs */
+const MAX_BUFFER = 256
+/** finished rows past retention are deleted this often, this many per statement */
+const CLEANUP_EVERY = Duration.minutes(1)
+const CLEANUP_BATCH = 1000
+
+class Held<T> {
+  started = false
+  /** lease lost, cancelled, or past its deadline while running: its outcome is not written */
+  dropped = false
+  /** reached a worker past its deadline: handed back (fenced) without running */
+  expired = false
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  outcome: Outcome.Outcome<Held<T>, unknown, unknown> | undefined = undefined
+  constructor(
+    readonly id: string,
+    readonly attempts: number,
+    readonly task: T,
+    public deadline: number,
+    /** why the payload could not be decoded: such a job is a dead letter at once */
+    readonly poison: string | undefined
+  ) {}
+}
+
+const check = (options: Record<string, unknown>): InvalidOptions | undefined => {
+  if (options.timeout === undefined || Option.isNone(Duration.decodeUnknown(options.timeout))) {
+    return new InvalidOptions({
+      message: "timeout is required for a durable queue (a Duration input, e.g. \"30 seconds\")"
+    })
+  }
+  const prefetch = options.prefetch
+  if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
+    return new InvalidOptions({ message: `prefetch must be an integer >= 0, got ${String(prefetch)}` })
+  }
+  if (options.pollInterval !== undefined && Option.isNone(Duration.decodeUnknown(options.pollInterval))) {
+    return new InvalidOptions({ message: `pollInterval must be a Duration input, got ${String(options.pollInterval)}` })
+  }
+  return undefined
+}
+
+/** @internal */
+export const make = <T, A, E, R>(
+  options: ConsumerOptions<T, A, E, R>
+): Effect.Effect<Consumer, InvalidOptions, R | Scope.Scope | Store> =>
+  Effect.gen(this, function*() {
+    const invalid = check(options as unknown as Record<string, unknown>)
+    if (invalid !== undefined) return yield* invalid
+    const store = yield* Store
+    const queue = options.queue
+    const keyOf = options.key ?? queue.key
+    const consumer = new ConsumerImpl<T, A, E, R>(
+      options,
+      store,
+      Codec.make(queue),
+      yield* Effect.clock,
+      `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`
+    )
+    const innerOptions: Supervisor.Options<Held<T>, A, E, R> = {
+      workers: options.workers,
+      handler: (held) => consumer.run(held),
+      timeout: options.timeout,
+      capacity: Infinity,
+      ...(keyOf === undefined ? {} : { key: (held: Held<T>) => keyOf(held.task) }),
+      ...(options.perKey === undefined ? {} : { perKey: options.perKey }),
+      ...(options.name === undefined ? {} : { name: options.name })
+    }
+    const config = yield* validate(innerOptions)
+    consumer.supervisor = yield* makeSupervisor(innerOptions, config, {
+      onOutcome: (outcome) => consumer.onOutcome(outcome)
+    })
+    yield* store.watch(queue.name, () => consumer.wake.unsafeOffer(undefined))
+    consumer.claimer = yield* Effect.forkScoped(consumer.claimLoop)
+    consumer.renewer = yield* Effect.forkScoped(consumer.renewLoop)
+    consumer.acker = yield* Effect.forkScoped(consumer.ackLoop)
+    yield* Effect.forkScoped(consumer.cleanupLoop)
+    // runs before the supervisor's own finalizer: unstarted jobs go back at once, acks flush
+    yield* Effect.addFinalizer(() => consumer.stop(false))
+    return consumer.api
+  })
+
+class ConsumerImpl<T, A, E, R> {
+  supervisor!: Supervisor.Supervisor<Held<T>, A, E>
+  claimer!: Fiber.RuntimeFiber<unknown>
+  renewer!: Fiber.RuntimeFiber<unknown>
+  acker!: Fiber.RuntimeFiber<unknown>
+  readonly held = new Map<string, Held<T>>()
+  /** held jobs without an outcome yet: these occupy workers or wait for one */
+  active = 0
+  running = 0
+  readonly outcomes: Array<Held<T>> = []
+  readonly wake = Effect.runSync(Queue.sliding<void>(1))
+  readonly room = Effect.runSync(Queue.sliding<void>(1))
+  readonly ackSignal = Effect.runSync(Queue.sliding<void>(1))
+  readonly leaseMillis: number
+  readonly pollMillis: number
+  readonly retry: Schedule.Schedule<unknown, E | TaskTimeout> | undefined
+  /** moving averages (ms) that size the adaptive prefetch */
+  claimMillis = 1
+  handlerMillis: number | undefined = undefined
+  stopping = false
+  stopped: Effect.Effect<ConsumerStats> | undefined = undefined
+  readonly counts = { claimed: 0, succeeded: 0, retried: 0, dead: 0, handedBack: 0, dropped: 0, fenced: 0 }
+
+  constructor(
+    readonly options: ConsumerOptions<T, A, E, R>,
+    readonly store: StoreService,
+    readonly codec: Codec.Codec<T, A, E>,
+    readonly clock: { readonly unsafeCurrentTimeMillis: () => number },
+    readonly owner: string
+  ) {
+    this.leaseMillis = options.queue.leaseMillis
+    this.pollMillis = options.pollInterval === undefined ? 1000 : Duration.toMillis(options.pollInterval)
+    this.retry = options.retry
+  }
+
+  /** the handler as the inner supervisor runs it */
+  run(held: Held<T>): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      if (held.dropped) return Effect.interrupt
+      const startedAt = this.clock.unsafeCurrentTimeMillis()
+      if (startedAt >= held.deadline) {
+        held.expired = true
+        return Effect.interrupt
+      }
+      held.started = true
+      this.running++
+      const context: JobContext = { id: held.id, attempt: held.attempts, deadline: new Date(held.deadline) }
+      // its own fiber so that a lost lease or a cancel can interrupt this job alone
+      return Effect.flatMap(Effect.fork(this.options.handler(held.task, context)), (fiber) => {
+        held.fiber = fiber
+        return Fiber.join(fiber).pipe(
+          Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+          Effect.ensuring(Effect.sync(() => {
+            this.running--
+            const took = this.clock.unsafeCurrentTimeMillis() - startedAt
+            this.handlerMillis = this.handlerMillis === undefined ? took : this.handlerMillis * 0.9 + took * 0.1
+          }))
+        )
+      })
+    })
+  }
+
+  onOutcome(outcome: Outcome.Outcome<Held<T>, A, E>): void {
+    const held = outcome.task
+    held.outcome = outcome
+    held.fiber = undefined
+    this.active--
+    this.outcomes.push(held)
+    this.ackSignal.unsafeOffer(undefined)
+    this.room.unsafeOffer(undefined)
+  }
+
+  /** unstarted jobs to hold beyond the workers */
+  buffer(): number {
+    if (this.options.prefetch !== undefined) return this.options.prefetch
+    const workers = this.options.workers
+    if (this.handlerMillis === undefined) return workers
+    // about PREFETCH_WINDOW of work plus two claim round trips: hundreds of fast jobs per claim,
+    // but with jobs far slower than a claim about one job beyond the free workers
+    const ahead = PREFETCH_WINDOW_MILLIS + 2 * this.claimMillis
+    const wanted = Math.ceil((workers * ahead) / Math.max(this.handlerMillis, 0.01))
+    return Math.min(MAX_BUFFER, Math.max(1, wanted))
+  }
+
+  get claimLoop(): Effect.Effect<never> {
+    const queue = this.options.queue
+    return Effect.gen(this, function*() {
+      while (true) {
+        const buffer = this.buffer()
+        const room = this.options.workers + buffer - this.active
+        if (room < Math.max(1, Math.ceil(buffer / 2))) {
+          yield* Queue.take(this.room)
+          continue
+        }
+        const limit = Math.min(CLAIM_BATCH, room)
+        const sentAt = this.clock.unsafeCurrentTimeMillis()
+        const claimed = yield* Effect.either(this.store.claim(queue.name, this.owner, limit, this.leaseMillis))
+        if (claimed._tag === "Left") {
+          yield* Effect.logWarning("durable claim failed; retrying", claimed.left)
+          yield* Effect.sleep(Math.min(this.pollMillis, 1000))
+          continue
+        }
+        const took = this.clock.unsafeCurrentTimeMillis() - sentAt
+        this.claimMillis = this.claimMillis * 0.8 + took * 0.2
+        if (claimed.right.length > 0) yield* this.accept(claimed.right, sentAt + this.leaseMillis)
+        if (claimed.right.length < limit) yield* this.idle
+      }
+    })
+  }
+
+  accept(jobs: ReadonlyArray<ClaimedJob>, deadline: number) {
+    const fresh: Array<Held<T>> = []
+    for (const job of jobs) {
+      let task: T | undefined
+      let poison: string | undefined
+      try {
+        task = this.codec.decodeTask(job.payload)
+      } catch (error) {
+        poison = `payload does not decode: ${String(error)}`
+      }
+      const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison)
+      this.held.set(job.id, held)
+      this.counts.claimed++
+      if (poison === undefined) {
+        fresh.push(held)
+        this.active++
+      } else {
+        this.outcomes.push(held)
+        this.ackSignal.unsafeOffer(undefined)
+      }
+    }
+    return Effect.ignore(this.supervisor.submitAll(fresh))
+  }
+
+  /** nothing claimable: wait for a wake-up, the next due job, or the poll interval */
+  get idle(): Effect.Effect<void> {
+    return Effect.flatMap(
+      Effect.orElseSucceed(this.store.nextDue(this.options.queue.name), () => undefined),
+      (due) => {
+        // at least 1 ms: a job due "now" that the claim did not get must not spin this loop
+        const wait = due === undefined ? this.pollMillis : Math.min(this.pollMillis, Math.max(1, due))
+        return Effect.raceFirst(Queue.take(this.wake), Effect.sleep(wait))
+      }
+    )
+  }
+
+  get renewLoop(): Effect.Effect<never> {
+    const every = Math.max(1, Math.floor(this.leaseMillis / 3))
+    return Effect.gen(this, function*() {
+      while (true) {
+        yield* Effect.sleep(every)
+        yield* this.renewOnce
+      }
+    })
+  }
+
+  get renewOnce(): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      const sent = [...this.held.values()].filter((held) => !held.dropped)
+      if (sent.length > 0) {
+        const sentAt = this.clock.unsafeCurrentTimeMillis()
+        const renewed = yield* Effect.either(
+          this.store.renew(this.options.queue.name, this.owner, sent.map((held) => held.id), this.leaseMillis)
+        )
+        if (renewed._tag === "Right") {
+          const kept = new Map(renewed.right.map((row) => [row.id, row.attempts]))
+          for (const held of sent) {
+            if (kept.get(held.id) === held.attempts) held.deadline = sentAt + this.leaseMillis
+            // not returned: cancelled, or the lease went to another consumer
+            else if (this.held.get(held.id) === held) this.drop(held)
+          }
+        } else {
+          yield* Effect.logWarning("durable lease renewal failed", renewed.left)
+        }
+      }
+      // a running job whose lease could not be renewed in time must not run on past it
+      const now = this.clock.unsafeCurrentTimeMillis()
+      for (const held of this.held.values()) {
+        if (held.started && held.outcome === undefined && !held.dropped && now >= held.deadline) this.drop(held)
+      }
+    })
+  }
+
+  drop(held: Held<T>): void {
+    held.dropped = true
+    this.counts.dropped++
+    if (held.fiber !== undefined) Effect.runFork(Fiber.interrupt(held.fiber))
+    if (held.outcome !== undefined) this.held.delete(held.id)
+  }
+
+  get ackLoop(): Effect.Effect<never> {
+    return Effect.forever(Effect.zipRight(Queue.take(this.ackSignal), this.flushOnce))
+  }
+
+  /** writes the outcomes recorded so far in one batch; keeps them on failure for the next try */
+  get flushOnce(): Effect.Effect<void> {
+    return Effect.uninterruptible(Effect.suspend(() => {
+      if (this.outcomes.length === 0) return Effect.void
+      const batch = this.outcomes.splice(0, this.outcomes.length)
+      return Effect.flatMap(this.settlements(batch), (settlements) => {
+        const write = settlements.map(([, settlement]) => settlement)
+        return Effect.matchEffect(this.store.settle(this.options.queue.name, this.owner, write), {
+          onFailure: (error) =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                this.outcomes.unshift(...batch)
+                this.ackSignal.unsafeOffer(undefined)
+              }),
+              Effect.zipRight(Effect.logWarning("durable acknowledgement failed; retrying", error), Effect.sleep(100))
+            ),
+          onSuccess: (won) =>
+            Effect.sync(() => {
+              const winners = new Set(won)
+              for (const [held, settlement] of settlements) {
+                if (!winners.has(held.id)) this.counts.fenced++
+                else if (settlement.status === Status.Ok) this.counts.succeeded++
+                else if (settlement.status === Status.Dead) this.counts.dead++
+                else if (settlement.delayMillis > 0 || settlement.error !== null) this.counts.retried++
+                else this.counts.handedBack++
+              }
+              for (const held of batch) if (this.held.get(held.id) === held) this.held.delete(held.id)
+            })
+        })
+      })
+    }))
+  }
+
+  settlements(batch: ReadonlyArray<Held<T>>): Effect.Effect<Array<readonly [Held<T>, Settlement]>> {
+    return Effect.gen(this, function*() {
+      const out: Array<readonly [Held<T>, Settlement]> = []
+      const now = this.clock.unsafeCurrentTimeMillis()
+      for (const held of batch) {
+        if (held.dropped) continue
+        const settlement = yield* this.settlement(held, now)
+        out.push([held, settlement])
+      }
+      return out
+    })
+  }
+
+  settlement(held: Held<T>, now: number): Effect.Effect<Settlement> {
+    const base = { id: held.id, attempts: held.attempts, delayMillis: 0, refund: false, result: null, error: null }
+    const dead = (error: JobError<E>): Settlement => ({
+      ...base,
+      status: Status.Dead,
+      error: this.codec.encodeError(error)
+    })
+    if (held.poison !== undefined) return Effect.succeed(dead({ _tag: "Defect", message: held.poison }))
+    const outcome = held.outcome!
+    switch (outcome._tag) {
+      case "Success": {
+        try {
+          return Effect.succeed({ ...base, status: Status.Ok, result: this.codec.encodeResult(outcome.value as A) })
+        } catch (error) {
+          return Effect.succeed(dead({ _tag: "Defect", message: `result does not encode: ${String(error)}` }))
+        }
+      }
+      case "Failure": {
+        const error = outcome.error
+        const jobError: JobError<E> = error instanceof TaskTimeout
+          ? { _tag: "Timeout" }
+          : error instanceof WorkerCrashed
+          ? { _tag: "Defect", message: String(error.cause) }
+          : { _tag: "Failure", error: error as E }
+        let encoded: string
+        try {
+          encoded = this.codec.encodeError(jobError)
+        } catch (cause) {
+          return Effect.succeed(dead({ _tag: "Defect", message: `error does not encode: ${String(cause)}` }))
+        }
+        if (this.retry === undefined || held.attempts >= this.options.queue.maxAttempts) {
+          return Effect.succeed({ ...base, status: Status.Dead, error: encoded })
+        }
+        return Effect.map(
+          nextDelay(this.retry, error as E | TaskTimeout, held.attempts, now),
+          (delay): Settlement =>
+            delay === undefined
+              ? { ...base, status: Status.Dead, error: encoded }
+              : { ...base, status: Status.Ready, delayMillis: delay, error: encoded }
+        )
+      }
+      case "Defect":
+        return Effect.succeed(dead({ _tag: "Defect", message: String(outcome.defect) }))
+      case "Interrupted":
+      case "Dropped":
+        // unstarted (shutdown, or past its deadline): the attempt is given back; started and
+        // interrupted by a shutdown: back at once, the attempt counts
+        return Effect.succeed({ ...base, status: Status.Ready, refund: !held.started || held.expired })
+    }
+  }
+
+  get cleanupLoop(): Effect.Effect<never> {
+    const queue = this.options.queue
+    return Effect.forever(
+      Effect.zipRight(
+        Effect.ignore(this.store.cleanup(queue.name, queue.retention, CLEANUP_BATCH)),
+        Effect.sleep(CLEANUP_EVERY)
+      )
+    )
+  }
+
+  stats(): ConsumerStats {
+    return { ...this.counts, held: this.held.size, running: this.running }
+  }
+
+  /** once: stop claiming, drain or hand back, flush the acknowledgements */
+  stop(drain: boolean): Effect.Effect<ConsumerStats> {
+    if (this.stopped !== undefined) return this.stopped
+    const stopping = Effect.gen(this, function*() {
+      this.stopping = true
+      yield* Fiber.interrupt(this.claimer)
+      yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)
+      yield* Fiber.interrupt(this.acker)
+      // every outcome is recorded now; a failing store gets a few more tries, then its leases expire
+      for (let tries = 0; this.outcomes.length > 0 && tries < 20; tries++) yield* this.flushOnce
+      yield* Fiber.interrupt(this.renewer)
+      return this.stats()
+    })
+    this.stopped = Effect.runSync(Effect.cached(stopping))
+    return this.stopped
+  }
+
+  readonly api: Consumer = {
+    stats: Effect.sync(() => this.stats()),
+    shutdown: Effect.suspend(() => this.stop(true)),
+    shutdownNow: Effect.suspend(() => this.stop(false))
+  }
+}

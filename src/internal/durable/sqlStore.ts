@@ -1,0 +1,437 @@
+/**
+ * The store of durable queues over `@effect/sql`: our own table, the same statements on
+ * PostgreSQL and SQLite (the dialects differ in DDL, "now", and `FOR UPDATE SKIP LOCKED`).
+ *
+ * Times are integer milliseconds from the database's clock, so consumers on machines whose
+ * clocks disagree still agree on when a lease ran out.
+ *
+ * @internal
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { ClaimedJob, JobId, NewJob, Settlement, StoredJob, StoreService } from "./protocol.js"
+import { Status, StoreError } from "./protocol.js"
+
+/** @internal */
+export interface SqlStoreOptions {
+  /** the jobs table; its indexes and trigger are named after it */
+  readonly table?: string | undefined
+}
+
+type Dialect = "pg" | "sqlite"
+
+const wrap = <A, R>(message: string, effect: Effect.Effect<A, SqlError.SqlError, R>) =>
+  Effect.mapError(effect, (cause) => new StoreError({ message: `${message}: ${cause.message}`, cause }))
+
+const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
+
+/** rows per INSERT: one statement stays short enough not to hold SQLite's write lock for long */
+const INSERT_CHUNK = 5000
+/** rows per settle statement */
+const SETTLE_CHUNK = 1000
+
+const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
+  const id = dialect === "pg" ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY AUTOINCREMENT"
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table} (
+      ${id},
+      queue TEXT NOT NULL,
+      idempotency_key TEXT,
+      job_key TEXT,
+      payload TEXT NOT NULL,
+      status SMALLINT NOT NULL DEFAULT 0,
+      priority INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      max_attempts INTEGER NOT NULL,
+      run_at BIGINT NOT NULL,
+      lease_until BIGINT,
+      lease_owner TEXT,
+      created_at BIGINT NOT NULL,
+      finished_at BIGINT,
+      last_error TEXT,
+      result TEXT
+    )`,
+    // claims read only ready rows: finished ones never slow them down
+    `CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, priority DESC, run_at, id) WHERE status = 0`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${table}_idempotency ON ${table} (queue, idempotency_key)
+      WHERE idempotency_key IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${table}_finished ON ${table} (queue, status, finished_at) WHERE status <> 0`,
+    ...(dialect === "pg"
+      ? [
+        // one notification per INSERT statement (not per row): consumers wake on enqueue,
+        // including an enqueue inside the caller's transaction (delivered at its commit)
+        `CREATE OR REPLACE FUNCTION ${table}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_notify('${table}', ''); RETURN NULL; END $$`,
+        `DO $$ BEGIN
+          CREATE TRIGGER ${table}_notify AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${table}_notify();
+        EXCEPTION WHEN duplicate_object THEN NULL; END $$`
+      ]
+      : [])
+  ]
+}
+
+/** @internal */
+export const make = (
+  options: SqlStoreOptions = {}
+): Effect.Effect<StoreService, StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const table = options.table ?? "effect_supervisor_jobs"
+    if (!TableName.test(table)) {
+      return yield* new StoreError({ message: `table must be a plain SQL identifier, got ${table}`, cause: table })
+    }
+    const dialect = sql.onDialectOrElse<Dialect | undefined, Dialect, Dialect>({
+      orElse: () => undefined,
+      pg: () => "pg",
+      sqlite: () => "sqlite"
+    })
+    if (dialect === undefined) {
+      return yield* new StoreError({
+        message: "durable queues support PostgreSQL and SQLite clients only",
+        cause: undefined
+      })
+    }
+    yield* runMigrations(sql, dialect, table)
+    return makeService(sql, dialect, table)
+  })
+
+const runMigrations = (sql: SqlClient.SqlClient, dialect: Dialect, table: string) => {
+  const statements = Effect.forEach(migrations(dialect, table), (statement) => sql.unsafe(statement), {
+    discard: true
+  })
+  return wrap(
+    "migrations",
+    dialect === "pg"
+      // several processes may start at once: one runs the DDL, the others wait for it
+      ? sql.withTransaction(
+        Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext(${table}))`, statements)
+      )
+      // each statement is its own write transaction; IF NOT EXISTS makes reruns no-ops
+      : statements
+  )
+}
+
+const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string): StoreService => {
+  const t = sql(table)
+  const now = sql.literal(
+    dialect === "pg"
+      ? "(extract(epoch from now()) * 1000)::int8"
+      : "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+  )
+  const skipLocked = sql.literal(dialect === "pg" ? "FOR UPDATE SKIP LOCKED" : "")
+
+  const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, '')` : Effect.void
+  const local = new Map<string, Set<() => void>>()
+  const signalLocal = (queue: string) => {
+    const signals = local.get(queue)
+    if (signals !== undefined) { for (const signal of signals) signal() }
+  }
+
+  /**
+   * A batch travels as one JSON parameter: the statement text never changes with the batch
+   * size, so it is prepared once, and a batch is bounded by nothing but memory.
+   */
+  const rowsOf = (columns: string) =>
+    dialect === "pg"
+      ? (json: string, alias = "v") =>
+        sql`json_to_recordset(${json}::json) AS ${sql.literal(alias)}(${sql.literal(columns)})`
+      : (json: string, alias = "v") =>
+        sql`(SELECT ${
+          sql.literal(
+            columns.split(", ").map((column) =>
+              `json_extract(value, '$.${column.split(" ")[0]}') AS ${column.split(" ")[0]}`
+            )
+              .join(", ")
+          )
+        } FROM json_each(${json}) ORDER BY key) AS ${sql.literal(alias)}`
+  const newJobs = rowsOf(
+    "idempotency_key text, job_key text, payload text, priority int, max_attempts int, run_at int8, delay int8"
+  )
+  const settledJobs = rowsOf("id int8, attempts int, status int, delay int8, refund int, result text, error text")
+
+  const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
+    const json = JSON.stringify(jobs.map((job) => ({
+      idempotency_key: job.idempotencyKey,
+      job_key: job.key,
+      payload: job.payload,
+      priority: job.priority,
+      max_attempts: job.maxAttempts,
+      run_at: job.runAt,
+      delay: job.delayMillis
+    })))
+    // `WHERE true`: SQLite needs it to tell the upsert clause from a join constraint
+    return sql<{ id: string | number; idempotency_key: string | null }>`
+      INSERT INTO ${t} (queue, idempotency_key, job_key, payload, priority, max_attempts, run_at, created_at)
+      SELECT ${queue}, v.idempotency_key, v.job_key, v.payload, v.priority, v.max_attempts,
+        COALESCE(v.run_at, ${now} + v.delay), ${now}
+      FROM ${newJobs(json)} WHERE true
+      ON CONFLICT DO NOTHING
+      RETURNING id, idempotency_key`
+  }
+
+  const enqueue: StoreService["enqueue"] = (queue, jobs) =>
+    wrap(
+      "enqueue",
+      Effect.gen(function*() {
+        const ids: Array<JobId> = new Array(jobs.length)
+        for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
+          const chunk = jobs.slice(start, start + INSERT_CHUNK)
+          const rows = yield* insertChunk(queue, chunk)
+          if (rows.length === chunk.length) {
+            // RETURNING follows the insertion (batch) order on both dialects
+            for (let i = 0; i < rows.length; i++) ids[start + i] = String(rows[i].id)
+            continue
+          }
+          // idempotent enqueue: a key that already exists answers with the existing id
+          const byKey = new Map<string, JobId>()
+          for (const row of rows) if (row.idempotency_key !== null) byKey.set(row.idempotency_key, String(row.id))
+          const keys = chunk.flatMap((job) => job.idempotencyKey === null ? [] : [job.idempotencyKey])
+          const existing = yield* sql<{ id: string | number; idempotency_key: string }>`
+            SELECT id, idempotency_key FROM ${t} WHERE queue = ${queue} AND ${sql.in("idempotency_key", keys)}`
+          for (const row of existing) byKey.set(row.idempotency_key, String(row.id))
+          let unkeyed = rows.filter((row) => row.idempotency_key === null).map((row) => String(row.id))
+          for (let i = 0; i < chunk.length; i++) {
+            const key = chunk[i].idempotencyKey
+            ids[start + i] = key === null ? unkeyed[0] : byKey.get(key)!
+            if (key === null) unkeyed = unkeyed.slice(1)
+          }
+        }
+        signalLocal(queue)
+        return ids
+      })
+    )
+
+  const claim: StoreService["claim"] = (queue, owner, limit, leaseMillis) =>
+    wrap(
+      "claim",
+      Effect.map(
+        // a delivery past max_attempts (its consumers died each time) becomes a dead letter
+        // here instead of running again; run_at never moves, so expired leases come first
+        sql<
+          { id: string | number; payload: string; attempts: number; status: number; priority: number; run_at: number }
+        >`
+          UPDATE ${t} SET
+            status = CASE WHEN attempts < max_attempts THEN 0 ELSE 2 END,
+            attempts = CASE WHEN attempts < max_attempts THEN attempts + 1 ELSE attempts END,
+            lease_until = CASE WHEN attempts < max_attempts THEN ${now} + ${leaseMillis} ELSE NULL END,
+            lease_owner = CASE WHEN attempts < max_attempts THEN ${owner} ELSE NULL END,
+            finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE ${now} END,
+            last_error = CASE WHEN attempts < max_attempts THEN last_error ELSE '{"_tag":"LeaseExpired"}' END
+          WHERE id IN (
+            SELECT id FROM ${t}
+            WHERE queue = ${queue} AND status = 0 AND run_at <= ${now}
+              AND (lease_until IS NULL OR lease_until < ${now})
+            ORDER BY priority DESC, run_at, id
+            LIMIT ${limit} ${skipLocked}
+          )
+          RETURNING id, payload, attempts, status, priority, run_at`,
+        (rows) => {
+          const jobs: Array<ClaimedJob> = []
+          // UPDATE ... RETURNING comes in no particular order: restore the claim order
+          const ordered = [...rows].sort((a, b) =>
+            Number(b.priority) - Number(a.priority) || Number(a.run_at) - Number(b.run_at) ||
+            Number(a.id) - Number(b.id)
+          )
+          for (const row of ordered) {
+            if (Number(row.status) === Status.Ready) {
+              jobs.push({ id: String(row.id), payload: row.payload, attempts: Number(row.attempts) })
+            }
+          }
+          return jobs
+        }
+      )
+    )
+
+  const renew: StoreService["renew"] = (queue, owner, ids, leaseMillis) =>
+    ids.length === 0 ? Effect.succeed([]) : wrap(
+      "renew",
+      Effect.map(
+        sql<{ id: string | number; attempts: number }>`
+          UPDATE ${t} SET lease_until = ${now} + ${leaseMillis}
+          WHERE queue = ${queue} AND status = 0 AND lease_owner = ${owner} AND ${sql.in("id", ids)}
+          RETURNING id, attempts`,
+        (rows) => rows.map((row) => ({ id: String(row.id), attempts: Number(row.attempts) }))
+      )
+    )
+
+  const settleChunk = (queue: string, owner: string, settlements: ReadonlyArray<Settlement>) => {
+    const json = JSON.stringify(settlements.map((s) => ({
+      id: Number(s.id),
+      attempts: s.attempts,
+      status: s.status,
+      delay: s.delayMillis,
+      refund: s.refund ? 1 : 0,
+      result: s.result,
+      error: s.error
+    })))
+    return sql<{ id: string | number }>`
+      UPDATE ${t} SET
+        status = v.status,
+        attempts = ${t}.attempts - v.refund,
+        run_at = CASE WHEN v.status = 0 THEN ${now} + v.delay ELSE ${t}.run_at END,
+        lease_until = NULL,
+        lease_owner = NULL,
+        finished_at = CASE WHEN v.status = 0 THEN NULL ELSE ${now} END,
+        result = v.result,
+        last_error = COALESCE(v.error, ${t}.last_error)
+      FROM ${settledJobs(json)}
+      WHERE ${t}.id = v.id AND ${t}.attempts = v.attempts
+        -- the id list again, so the planner probes the primary key instead of scanning the table
+        AND ${t}.id IN (SELECT ids.id FROM ${settledJobs(json, "ids")})
+        AND ${t}.queue = ${queue} AND ${t}.status = 0 AND ${t}.lease_owner = ${owner}
+      RETURNING ${t}.id`
+  }
+
+  const settle: StoreService["settle"] = (queue, owner, settlements) =>
+    wrap(
+      "settle",
+      Effect.gen(function*() {
+        const won: Array<JobId> = []
+        let handedBack = false
+        for (let start = 0; start < settlements.length; start += SETTLE_CHUNK) {
+          const chunk = settlements.slice(start, start + SETTLE_CHUNK)
+          for (const row of yield* settleChunk(queue, owner, chunk)) won.push(String(row.id))
+          handedBack ||= chunk.some((s) => s.status === Status.Ready && s.delayMillis === 0)
+        }
+        if (handedBack) {
+          signalLocal(queue)
+          yield* notify
+        }
+        return won
+      })
+    )
+
+  const get: StoreService["get"] = (queue, id) =>
+    wrap(
+      "status",
+      Effect.map(
+        sql<Record<string, unknown>>`
+          SELECT id, status, attempts, max_attempts, run_at, lease_until, created_at, finished_at,
+            last_error, result, ${now} AS now
+          FROM ${t} WHERE queue = ${queue} AND id = ${id}`,
+        (rows): StoredJob | undefined => {
+          const row = rows[0]
+          if (row === undefined) return undefined
+          const nullable = (value: unknown) => value === null || value === undefined ? null : Number(value)
+          return {
+            id: String(row.id),
+            status: Number(row.status),
+            attempts: Number(row.attempts),
+            maxAttempts: Number(row.max_attempts),
+            runAt: Number(row.run_at),
+            leaseUntil: nullable(row.lease_until),
+            createdAt: Number(row.created_at),
+            finishedAt: nullable(row.finished_at),
+            lastError: row.last_error as string | null,
+            result: row.result as string | null,
+            now: Number(row.now)
+          }
+        }
+      )
+    )
+
+  const cancel: StoreService["cancel"] = (queue, id) =>
+    wrap(
+      "cancel",
+      Effect.map(
+        sql<{ id: string | number }>`
+          UPDATE ${t} SET status = 3, finished_at = ${now}, lease_until = NULL, lease_owner = NULL
+          WHERE queue = ${queue} AND id = ${id} AND status = 0
+          RETURNING id`,
+        (rows) => rows.length > 0
+      )
+    )
+
+  const retryDead: StoreService["retryDead"] = (queue, olderThanMillis) =>
+    wrap(
+      "retryDead",
+      Effect.gen(function*() {
+        const rows = yield* sql<{ id: string | number }>`
+          UPDATE ${t} SET status = 0, attempts = 0, run_at = ${now}, finished_at = NULL
+          WHERE queue = ${queue} AND status = 2 AND finished_at <= ${now} - ${olderThanMillis}
+          RETURNING id`
+        if (rows.length > 0) {
+          signalLocal(queue)
+          yield* notify
+        }
+        return rows.length
+      })
+    )
+
+  const cleanup: StoreService["cleanup"] = (queue, retention, batch) =>
+    wrap(
+      "cleanup",
+      Effect.gen(function*() {
+        let total = 0
+        // bounded batches: a large backlog of finished rows never holds a long write lock
+        while (true) {
+          const rows = yield* sql<{ id: string | number }>`
+            DELETE FROM ${t} WHERE id IN (
+              SELECT id FROM ${t}
+              WHERE queue = ${queue} AND (
+                (status = 1 AND finished_at <= ${now} - ${retention.succeededMillis})
+                OR (status IN (2, 3) AND finished_at <= ${now} - ${retention.deadMillis}))
+              LIMIT ${batch}
+            ) RETURNING id`
+          total += rows.length
+          if (rows.length < batch) return total
+        }
+      })
+    )
+
+  const nextDue: StoreService["nextDue"] = (queue) =>
+    wrap(
+      "nextDue",
+      Effect.map(
+        sql<{ due: string | number | null }>`
+          SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until >= run_at THEN lease_until + 1 ELSE run_at END)
+            - ${now} AS due
+          FROM ${t} WHERE queue = ${queue} AND status = 0`,
+        (rows) => {
+          const due = rows[0]?.due
+          return due === null || due === undefined ? undefined : Math.max(0, Number(due))
+        }
+      )
+    )
+
+  const watchRemote = (signal: () => void): Effect.Effect<void, never, never> => {
+    if (dialect === "pg") {
+      const listen = (sql as unknown as { listen?: (channel: string) => Stream.Stream<string, SqlError.SqlError> })
+        .listen
+      if (listen === undefined) return Effect.void
+      return listen(table).pipe(
+        Stream.runForEach(() => Effect.sync(signal)),
+        // the poll fallback covers the gap while the listener reconnects
+        Effect.retry(Schedule.spaced("1 second")),
+        Effect.ignore
+      )
+    }
+    // SQLite: data_version changes when another connection (process) commits
+    let version: number | undefined
+    return (sql`PRAGMA data_version` as Statement.Statement<{ data_version: number }>).pipe(
+      Effect.map((rows) => {
+        const next = Number(rows[0]?.data_version)
+        if (version !== undefined && next !== version) signal()
+        version = next
+      }),
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced("20 millis")),
+      Effect.asVoid
+    )
+  }
+
+  const watch: StoreService["watch"] = (queue, signal) =>
+    Effect.gen(function*() {
+      let signals = local.get(queue)
+      if (signals === undefined) local.set(queue, signals = new Set())
+      signals.add(signal)
+      yield* Effect.addFinalizer(() => Effect.sync(() => signals.delete(signal)))
+      yield* Effect.forkScoped(watchRemote(signal))
+    })
+
+  return { enqueue, claim, renew, settle, get, cancel, retryDead, cleanup, nextDue, watch }
+}

@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Data, Effect, Ref, Schedule, Schema, type Scope } from "effect"
+import { Errors, Supervisor } from "effect-supervisor"
+import { Durable } from "effect-supervisor/durable"
+import { backends, drive, eventually, requirePg } from "./durable/backends.js"
+
+class Bounced extends Schema.TaggedError<Bounced>()("Bounced", { to: Schema.String }) {}
+class Transient extends Data.TaggedError("Transient")<{}> {}
+
+const Emails = Durable.queue("emails", {
+  task: Schema.Struct({ to: Schema.String }),
+  success: Schema.String,
+  failure: Bounced,
+  maxAttempts: 3,
+  lease: "600 millis"
+})
+
+const all = backends()
+beforeAll(requirePg)
+afterAll(all.cleanup)
+
+for (const backend of all.list) {
+  describe(`Durable consumer on ${backend.name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
+      Effect.provide(Effect.scoped(effect), backend.fresh())
+
+    it.live("runs every job once with ctx { id, attempt, deadline } and stores the results", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const ids = yield* emails.offerAll(Array.from({ length: 50 }, (_, i) => ({ to: `u${i}` })))
+        const seen = yield* Ref.make<Array<string>>([])
+        const consumer = yield* Supervisor.make({
+          queue: Emails,
+          workers: 4,
+          timeout: "5 seconds",
+          handler: (email, ctx) =>
+            Effect.gen(function*() {
+              expect(ctx.attempt).toBe(1)
+              expect(ctx.deadline.getTime()).toBeGreaterThan(Date.now())
+              yield* Ref.update(seen, (list) => [...list, ctx.id])
+              return `sent ${email.to}`
+            })
+        })
+        const last = yield* emails.await(ids[49])
+        expect(last).toMatchObject({ state: "succeeded", result: "sent u49", attempts: 1 })
+        yield* eventually(consumer.stats, (stats) => stats.succeeded === 50 && stats.held === 0)
+        expect([...(yield* Ref.get(seen))].sort()).toEqual([...ids].sort())
+        expect((yield* emails.status(ids[0])).result).toBe("sent u0")
+      })))
+
+    it.live("retry is durable: the next delivery's due time is written; typed errors end as dead letters", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const flaky = yield* emails.offer({ to: "flaky" })
+        const bounce = yield* emails.offer({ to: "bounce" })
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 2,
+          timeout: "5 seconds",
+          retry: Schedule.spaced("50 millis"),
+          handler: (email, ctx) =>
+            email.to === "bounce"
+              ? Effect.fail(new Bounced({ to: email.to }))
+              : ctx.attempt < 3
+              ? Effect.fail(new Bounced({ to: "again" }))
+              : Effect.succeed(`ok after ${ctx.attempt}`)
+        })
+        expect(yield* emails.await(flaky)).toMatchObject({ state: "succeeded", attempts: 3, result: "ok after 3" })
+        const dead = yield* emails.await(bounce)
+        expect(dead).toMatchObject({ state: "dead", attempts: 3 })
+        expect(dead.lastError).toEqual({ _tag: "Failure", error: new Bounced({ to: "bounce" }) })
+      })))
+
+    it.live("a delivery past timeout is a Timeout; without retry it is dead at once", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const id = yield* emails.offer({ to: "slow" })
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "50 millis",
+          handler: () => Effect.as(Effect.sleep("5 seconds"), "late")
+        })
+        expect(yield* emails.await(id)).toMatchObject({ state: "dead", attempts: 1, lastError: { _tag: "Timeout" } })
+      })))
+
+    it.live("a job running longer than its lease keeps it (renewed every lease/3) and runs once", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const id = yield* emails.offer({ to: "long" })
+        const runs = yield* Ref.make(0)
+        const handler = () =>
+          Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.as(Effect.sleep("1500 millis"), "done"))
+        yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler })
+        yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler })
+        expect(yield* emails.await(id)).toMatchObject({ state: "succeeded", attempts: 1 })
+        expect(yield* Ref.get(runs)).toBe(1)
+      })))
+
+    it.live("cancel interrupts a running job where it runs (at its next renewal) and it never completes", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const id = yield* emails.offer({ to: "cancel me" })
+        const interrupted = yield* Ref.make(false)
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "10 seconds",
+          handler: () =>
+            Effect.as(Effect.sleep("10 seconds"), "finished").pipe(
+              Effect.onInterrupt(() => Ref.set(interrupted, true))
+            )
+        })
+        yield* eventually(emails.status(id), (info) => info.state === "running")
+        const cancelledAt = Date.now()
+        expect(yield* emails.cancel(id)).toBe(true)
+        yield* eventually(Ref.get(interrupted), (done) => done, 2000)
+        expect(Date.now() - cancelledAt).toBeLessThan(600)
+        expect((yield* emails.status(id)).state).toBe("cancelled")
+        yield* eventually(consumer.stats, (stats) => stats.held === 0 && stats.dropped === 1)
+      })))
+
+    it.live("shutdownNow hands unstarted jobs back at once (attempt given back), not after their lease", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const ids = yield* emails.offerAll(Array.from({ length: 6 }, (_, i) => ({ to: `h${i}` })))
+        const first = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          prefetch: 5,
+          timeout: "10 seconds",
+          handler: () => Effect.as(Effect.never, "never")
+        })
+        yield* eventually(first.stats, (stats) => stats.held === 6 && stats.running === 1)
+        const stats = yield* first.shutdownNow
+        expect(stats.handedBack).toBe(6)
+        const infos = yield* Effect.forEach(ids, emails.status)
+        expect(infos.map((info) => info.state)).toEqual(Array(6).fill("queued"))
+        // the interrupted running job used its attempt; the five unstarted ones did not
+        expect(infos.map((info) => info.attempts).sort()).toEqual([0, 0, 0, 0, 0, 1])
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 3,
+          timeout: "5 seconds",
+          handler: (e) => Effect.succeed(e.to)
+        })
+        const done = yield* Effect.forEach(ids, (id) => emails.await(id))
+        expect(done.every((info) => info.state === "succeeded")).toBe(true)
+      })))
+
+    it.live("shutdown drains what it holds and flushes the acknowledgements", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const ids = yield* emails.offerAll(Array.from({ length: 20 }, (_, i) => ({ to: `d${i}` })))
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 2,
+          timeout: "5 seconds",
+          handler: (e) => Effect.as(Effect.sleep("20 millis"), e.to)
+        })
+        yield* eventually(consumer.stats, (stats) => stats.claimed > 0)
+        const stats = yield* consumer.shutdown
+        expect(stats.held).toBe(0)
+        const states = yield* Effect.forEach(ids, (id) => Effect.map(emails.status(id), (info) => info.state))
+        expect(states.filter((state) => state === "succeeded").length).toBe(stats.succeeded)
+        expect(states.every((state) => state === "succeeded" || state === "queued")).toBe(true)
+        expect(stats.succeeded).toBeGreaterThan(0)
+      })))
+
+    it.live("prefetch adapts to slow handlers: two consumers share 6 slow jobs", () =>
+      run(Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const ids = yield* emails.offerAll(Array.from({ length: 8 }, (_, i) => ({ to: `s${i}` })))
+        const ranBy = yield* Ref.make<Record<string, number>>({})
+        const slow = (name: string) => () =>
+          Effect.zipRight(
+            Ref.update(ranBy, (counts) => ({ ...counts, [name]: (counts[name] ?? 0) + 1 })),
+            Effect.as(Effect.sleep("300 millis"), name)
+          )
+        yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler: slow("a") })
+        yield* Effect.sleep("50 millis")
+        yield* Durable.consumer({ queue: Emails, workers: 1, timeout: "5 seconds", handler: slow("b") })
+        yield* Effect.forEach(ids, (id) => emails.await(id))
+        const counts = yield* Ref.get(ranBy)
+        expect(counts.a + counts.b).toBe(8)
+        expect(Math.min(counts.a, counts.b)).toBeGreaterThanOrEqual(3)
+      })))
+
+    it.live("a job that does not decode becomes a dead letter with a Defect", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const [id] = yield* store.enqueue("emails", [{
+          payload: "{\"wrong\":1}",
+          idempotencyKey: null,
+          key: null,
+          priority: 0,
+          runAt: null,
+          delayMillis: 0,
+          maxAttempts: 3
+        }])
+        const emails = yield* Durable.producer(Emails)
+        yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "1 second",
+          handler: (e) => Effect.succeed(e.to)
+        })
+        const info = yield* emails.await(id)
+        expect(info.state).toBe("dead")
+        expect(info.lastError?._tag).toBe("Defect")
+      })))
+  })
+}
+
+describe("Durable consumer: options", () => {
+  it.effect("timeout is required", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Supervisor.make({
+        queue: Emails,
+        workers: 1,
+        handler: (e: { readonly to: string }) => Effect.succeed(e.to)
+      } as unknown as Durable.ConsumerOptions<{ readonly to: string }, string, Bounced, never>)))
+      expect(error).toBeInstanceOf(Errors.InvalidOptions)
+      expect(error.message).toContain("timeout is required")
+    }).pipe(Effect.provide(Durable.layerMemory)))
+
+  it.effect("a bad queue definition is InvalidOptions from the producer and the consumer", () =>
+    Effect.gen(function*() {
+      const Bad = Durable.queue("bad", {
+        task: Schema.Number,
+        success: Schema.Void,
+        failure: Schema.Never,
+        maxAttempts: 0,
+        lease: "1 second"
+      })
+      const fromProducer = yield* Effect.flip(Durable.producer(Bad))
+      expect(fromProducer.message).toBe("maxAttempts must be an integer >= 1, got 0")
+      const fromConsumer = yield* Effect.flip(
+        Effect.scoped(Durable.consumer({ queue: Bad, workers: 1, timeout: "1 second", handler: () => Effect.void }))
+      )
+      expect(fromConsumer.message).toBe("maxAttempts must be an integer >= 1, got 0")
+    }).pipe(Effect.provide(Durable.layerMemory)))
+
+  it.effect("retry is durable only: the in-process supervisor never retries on its own", () =>
+    Effect.gen(function*() {
+      const Once = Durable.queue("once", {
+        task: Schema.Number,
+        success: Schema.Void,
+        failure: Schema.Never,
+        maxAttempts: 1,
+        lease: "1 second"
+      })
+      const calls = yield* Ref.make(0)
+      const producer = yield* Durable.producer(Once)
+      const id = yield* producer.offer(1)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Durable.consumer({
+          queue: Once,
+          workers: 1,
+          timeout: "1 second",
+          retry: Schedule.recurs(5),
+          handler: () => Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new Transient() as never))
+        })
+        yield* drive(producer.await(id))
+      }))
+      expect(yield* Ref.get(calls)).toBe(1)
+      expect((yield* producer.status(id)).state).toBe("dead")
+    }).pipe(Effect.provide(Durable.layerMemory)))
+})

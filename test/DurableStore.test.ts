@@ -1,0 +1,229 @@
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Schema } from "effect"
+import { Durable } from "effect-supervisor/durable"
+import { join } from "node:path"
+import { backends, removeDir, requirePg, tempDir } from "./durable/backends.js"
+
+const Jobs = Durable.queue("jobs", {
+  task: Schema.Struct({ n: Schema.Number }),
+  success: Schema.Number,
+  failure: Schema.Never,
+  idempotencyKey: (task) => `n${task.n}`,
+  maxAttempts: 2,
+  lease: "300 millis"
+})
+const Plain = Durable.queue("plain", {
+  task: Schema.Number,
+  success: Schema.Void,
+  failure: Schema.Never,
+  maxAttempts: 3,
+  lease: "300 millis"
+})
+
+const wait = (millis: number) => Effect.sleep(millis)
+const ok = (id: string, attempts: number, result: string | null = null) => ({
+  id,
+  attempts,
+  status: 1 as const,
+  delayMillis: 0,
+  refund: false,
+  result,
+  error: null
+})
+
+const all = backends()
+beforeAll(requirePg)
+afterAll(all.cleanup)
+
+for (const backend of all.list) {
+  describe(`Durable store on ${backend.name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store>) => Effect.provide(effect, backend.fresh())
+
+    it.live("claims a batch in due order; a held job is not claimed twice", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const ids = yield* plain.offerAll([1, 2, 3, 4, 5])
+        const first = yield* store.claim("plain", "a", 3, 10_000)
+        expect(first.map((job) => job.id)).toEqual(ids.slice(0, 3))
+        expect(first.map((job) => job.attempts)).toEqual([1, 1, 1])
+        const second = yield* store.claim("plain", "b", 10, 10_000)
+        expect(second.map((job) => job.id)).toEqual(ids.slice(3))
+        expect(yield* store.claim("plain", "c", 10, 10_000)).toEqual([])
+        expect((yield* plain.status(ids[0])).state).toBe("running")
+      })))
+
+    it.live("an expired lease is claimable again and goes before the backlog", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [old] = yield* plain.offerAll([1])
+        yield* store.claim("plain", "dead-consumer", 1, 100)
+        yield* wait(150)
+        const backlog = yield* plain.offerAll([2, 3])
+        const claimed = yield* store.claim("plain", "b", 1, 10_000)
+        expect(claimed).toEqual([{ id: old, payload: "1", attempts: 2 }])
+        expect((yield* store.claim("plain", "b", 5, 10_000)).map((job) => job.id)).toEqual(backlog)
+      })))
+
+    it.live("first completion wins: a late ack from the lost lease is fenced out", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const jobs = yield* Durable.producer(Jobs)
+        const id = yield* jobs.offer({ n: 1 })
+        yield* store.claim("jobs", "a", 1, 100)
+        yield* wait(150)
+        yield* store.claim("jobs", "b", 1, 10_000)
+        expect(yield* store.settle("jobs", "a", [ok(id, 1, "10")])).toEqual([])
+        expect(yield* store.settle("jobs", "b", [ok(id, 2, "20")])).toEqual([id])
+        expect(yield* store.settle("jobs", "b", [ok(id, 2, "30")])).toEqual([])
+        const info = yield* jobs.status(id)
+        expect(info).toMatchObject({ state: "succeeded", attempts: 2, result: 20 })
+      })))
+
+    it.live("a job whose consumers die each time is dead after maxAttempts deliveries", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const jobs = yield* Durable.producer(Jobs)
+        const id = yield* jobs.offer({ n: 1 })
+        expect((yield* store.claim("jobs", "a", 1, 50)).length).toBe(1)
+        yield* wait(80)
+        expect((yield* store.claim("jobs", "b", 1, 50)).length).toBe(1)
+        yield* wait(80)
+        expect(yield* store.claim("jobs", "c", 1, 50)).toEqual([])
+        const info = yield* jobs.status(id)
+        expect(info).toMatchObject({ state: "dead", attempts: 2, lastError: { _tag: "LeaseExpired" } })
+      })))
+
+    it.live("idempotent enqueue: the same key answers with the existing id", () =>
+      run(Effect.gen(function*() {
+        const jobs = yield* Durable.producer(Jobs)
+        const a = yield* jobs.offer({ n: 1 })
+        const ids = yield* jobs.offerAll([{ n: 2 }, { n: 1 }, { n: 3 }, { n: 2 }])
+        expect(ids[1]).toBe(a)
+        expect(ids[3]).toBe(ids[0])
+        expect(new Set([a, ids[0], ids[2]]).size).toBe(3)
+        expect(yield* jobs.offer({ n: 3 })).toBe(ids[2])
+      })))
+
+    it.live("delayed and scheduled jobs wait for their time", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        yield* plain.offer(1, { delay: "200 millis" })
+        yield* plain.offer(2, { runAt: new Date(Date.now() + 200) })
+        expect(yield* store.claim("plain", "a", 10, 10_000)).toEqual([])
+        const due = yield* store.nextDue("plain")
+        expect(due).toBeGreaterThan(100)
+        expect(due).toBeLessThanOrEqual(200)
+        yield* wait(250)
+        expect((yield* store.claim("plain", "a", 10, 10_000)).map((job) => job.payload).sort()).toEqual(["1", "2"])
+      })))
+
+    it.live("priority goes first", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        yield* plain.offerAll([1, 2])
+        yield* plain.offer(3, { priority: 5 })
+        expect((yield* store.claim("plain", "a", 10, 10_000)).map((job) => job.payload)).toEqual(["3", "1", "2"])
+      })))
+
+    it.live("cancel: a queued job never runs; a finished one is left as it is", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [a, b] = yield* plain.offerAll([1, 2])
+        expect(yield* plain.cancel(a)).toBe(true)
+        const [claimed] = yield* store.claim("plain", "x", 10, 10_000)
+        expect(claimed.id).toBe(b)
+        yield* store.settle("plain", "x", [ok(b, 1)])
+        expect(yield* plain.cancel(b)).toBe(false)
+        expect((yield* plain.status(a)).state).toBe("cancelled")
+        expect((yield* plain.status(b)).state).toBe("succeeded")
+        expect(yield* Effect.flip(plain.status("999999"))).toBeInstanceOf(Durable.JobNotFound)
+      })))
+
+    it.live("hand back: an unstarted job is claimable at once with its attempt given back", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [id] = yield* plain.offerAll([1])
+        yield* store.claim("plain", "a", 1, 60_000)
+        yield* store.settle("plain", "a", [{ ...ok(id, 1), status: 0, refund: true }])
+        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
+      })))
+
+    it.live("durable retry writes the next due time; retryDead revives dead letters", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [id] = yield* plain.offerAll([1])
+        yield* store.claim("plain", "a", 1, 60_000)
+        const retry = { ...ok(id, 1), status: 0 as const, delayMillis: 150, error: "{\"_tag\":\"Timeout\"}" }
+        expect(yield* store.settle("plain", "a", [retry])).toEqual([id])
+        expect(yield* store.claim("plain", "a", 1, 60_000)).toEqual([])
+        expect(yield* plain.status(id)).toMatchObject({ state: "queued", lastError: { _tag: "Timeout" } })
+        yield* wait(200)
+        const [again] = yield* store.claim("plain", "a", 1, 60_000)
+        expect(again.attempts).toBe(2)
+        yield* store.settle("plain", "a", [{ ...ok(id, 2), status: 2, error: "{\"_tag\":\"Timeout\"}" }])
+        expect((yield* plain.status(id)).state).toBe("dead")
+        expect(yield* plain.retryDead({ olderThan: "1 hour" })).toBe(0)
+        expect(yield* plain.retryDead()).toBe(1)
+        expect(yield* plain.status(id)).toMatchObject({ state: "queued", attempts: 0 })
+      })))
+
+    it.live("retention deletes finished rows in batches; queued rows stay", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const ids = yield* plain.offerAll([1, 2, 3, 4, 5, 6])
+        const claimed = yield* store.claim("plain", "a", 5, 60_000)
+        yield* store.settle("plain", "a", claimed.map((job) => ok(job.id, 1)))
+        yield* wait(20)
+        expect(yield* store.cleanup("plain", { succeededMillis: 10, deadMillis: 10 }, 2)).toBe(5)
+        expect(yield* Effect.flip(plain.status(ids[0]))).toBeInstanceOf(Durable.JobNotFound)
+        expect((yield* plain.status(ids[5])).state).toBe("queued")
+      })))
+
+    it.live("renewal extends only the leases still owned", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [a, b] = yield* plain.offerAll([1, 2])
+        yield* store.claim("plain", "me", 2, 100)
+        yield* plain.cancel(b)
+        expect(yield* store.renew("plain", "me", [a, b], 10_000)).toEqual([{ id: a, attempts: 1 }])
+        expect(yield* store.renew("plain", "someone-else", [a], 10_000)).toEqual([])
+        yield* wait(150)
+        expect(yield* store.claim("plain", "other", 2, 10_000)).toEqual([])
+      })))
+  })
+}
+
+describe("Durable store: enqueue inside the caller's transaction (outbox)", () => {
+  it.live("SQLite: a rolled back transaction leaves no job; a committed one does", () => {
+    const dir = tempDir()
+    const client = SqliteClient.layer({ filename: join(dir, "outbox.db") })
+    return Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const plain = yield* Durable.producer(Plain)
+      yield* sql`CREATE TABLE orders (id INTEGER PRIMARY KEY)`
+      const failed = yield* Effect.either(sql.withTransaction(Effect.gen(function*() {
+        yield* sql`INSERT INTO orders (id) VALUES (1)`
+        yield* plain.offer(1)
+        return yield* Effect.fail("rollback")
+      })))
+      expect(failed._tag).toBe("Left")
+      const id = yield* sql.withTransaction(Effect.zipRight(sql`INSERT INTO orders (id) VALUES (2)`, plain.offer(2)))
+      const store = yield* Durable.Store
+      expect(yield* store.claim("plain", "a", 10, 10_000)).toEqual([{ id, payload: "2", attempts: 1 }])
+    }).pipe(
+      Effect.provide(Layer.provideMerge(Durable.layer, client)),
+      Effect.ensuring(Effect.sync(() => removeDir(dir)))
+    )
+  })
+})
