@@ -353,6 +353,10 @@ export interface Supervisor<T, A, E = never, S = void> {
  * per chunk, so `awaitIdle` (or `shutdown`) is the point where it is exact; `outcomes`
  * subscribers see each outcome as it is recorded.
  *
+ * Durable: with `queue` (a `Durable.queue` from `effect-supervisor/durable`) it starts a
+ * durable consumer instead (`handler(task, ctx)`, `timeout` required) — see
+ * `Durable.consumer`. This module does not load `@effect/sql`: the queue carries its consumer.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -374,10 +378,6 @@ export interface Supervisor<T, A, E = never, S = void> {
  *
  * Effect.runPromise(program).then(console.log) // 14
  * ```
- *
- * Durable: with `queue` (a `Durable.queue` from `effect-supervisor/durable`) it starts a
- * durable consumer instead (`handler(task, ctx)`, `timeout` required) — see
- * `Durable.consumer`. This module does not load `@effect/sql`: the queue carries its consumer.
  *
  * @category constructors
  * @since 0.1.0
