@@ -165,6 +165,7 @@ for (const target of targets) {
         frozen.process.kill("SIGCONT")
         const continuedAt = Date.now()
         await until(() => peer!.count("done") + frozen.count("done") >= 40, 20_000, "peer finishes the work")
+        // real time on purpose: the subject is OS processes (SIGSTOP/SIGCONT), not the Effect clock
         await new Promise((resolve) => setTimeout(resolve, 500))
         // after the thaw the frozen consumer may claim afresh, but none of the jobs it held at the
         // freeze (and the peer took over) may start in it: only those running at the freeze run twice

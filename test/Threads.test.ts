@@ -383,6 +383,7 @@ const demo = (args: ReadonlyArray<string>, kill?: { readonly signal: NodeJS.Sign
     let stdout = ""
     let stderr = ""
     let signalled = false
+    // a real-time bound on a real child process, so a hang fails the test instead of stalling it
     const limit = setTimeout(() => child.kill("SIGKILL"), 40_000)
     child.stdout.on("data", (data) => stdout += data)
     child.stderr.on("data", (data) => {

@@ -85,6 +85,7 @@ export const eventually = <A, E, R>(
       if (Date.now() > until) {
         return yield* Effect.fail(new Error(`not reached within ${within} ms: ${JSON.stringify(value)}`))
       }
+      // a bounded real-time poll: the databases and child processes run on wall-clock time
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
     }
   })
