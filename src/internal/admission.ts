@@ -193,14 +193,22 @@ export class Admission<T, A, E, S> {
         result = outcomeToExit(outcome)
         resume?.(result)
       }
-      const awaitOutcome = Effect.async<A, E | TaskError>((callback) => {
-        if (result !== undefined) return callback(result)
-        resume = callback
-        return Effect.sync(() => {
-          resume = undefined
-          this.cancel(entry)
-        })
-      })
+      // One frame that cancels on interruption, instead of a canceler returned from
+      // `Effect.async` (which wraps it in `onInterrupt` → `onExit`: measured ~1.2 µs more per
+      // call with 8 callers). On any other exit the entry is done, so `cancel` is a no-op.
+      const awaitOutcome = Effect.uninterruptibleMask((restore) =>
+        Effect.catchAllCause(
+          restore(Effect.async<A, E | TaskError>((callback) => {
+            if (result !== undefined) return callback(result)
+            resume = callback
+          })),
+          (cause) => {
+            resume = undefined
+            this.cancel(entry)
+            return Effect.failCause(cause)
+          }
+        )
+      )
       const admitted = this.admit(entry)
       return admitted === Effect.void ? awaitOutcome : Effect.zipRight(admitted, awaitOutcome)
     })

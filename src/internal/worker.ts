@@ -42,6 +42,9 @@ type Stop = typeof Stop[keyof typeof Stop]
 const EVENT_LOOP_SLICE_MS = 10
 const PROBE_EVERY_MS = 2
 
+/** metric updates per task take no extra labels: one shared array, not one per call */
+const NO_LABELS: ReadonlyArray<never> = []
+
 /** One worker. */
 export interface Slot<T> extends Runner {
   /** set while parked */
@@ -61,6 +64,8 @@ export interface Slot<T> extends Runner {
   incarnation: number
   /** the clock at the end of the task just run in this chunk; -1 between chunks */
   now: number
+  /** when `active` started */
+  startedAt: number
 }
 
 /** What workers need from the rest of the supervisor. */
@@ -106,6 +111,8 @@ export class Workers<T, A, E, R, S, Res> {
   /** Something a parked worker may use happened: wake one. */
   signal(): void {
     this.events++
+    // called per submitted task: no iterator when nobody is parked
+    if (this.parked.size === 0) return
     for (const slot of this.parked) {
       this.unpark(slot)
       return
@@ -141,7 +148,8 @@ export class Workers<T, A, E, R, S, Res> {
       completed: 0,
       futile: 0,
       incarnation: 0,
-      now: -1
+      now: -1,
+      startedAt: 0
     }
     this.slots.add(slot)
     return Effect.map(
@@ -334,6 +342,21 @@ export class Workers<T, A, E, R, S, Res> {
     const { lifecycle, queue } = this.env
     const chunk = slot.chunk!
     let ran = false
+    // How an attempt ends, made once per chunk rather than per task (each task would allocate
+    // the record and two closures): the entry is the slot's `active` one.
+    const ended = {
+      onFailure: (cause: Cause.Cause<E | TaskTimeout<T>>): Effect.Effect<Stop, never, R> => {
+        const entry = this.finish(slot)
+        this.env.ledger.record(entry, this.failureOutcome(slot, entry, cause), slot.attempts)
+        return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), step) : step()
+      },
+      onSuccess: (value: A): Effect.Effect<Stop, never, R> => {
+        const entry = this.finish(slot)
+        slot.completed++
+        this.env.ledger.succeed(entry, value, slot.attempts)
+        return slot.scope.used ? this.closeAttempt(slot, Exit.void, step) : step()
+      }
+    }
     const step = (): Effect.Effect<Stop, never, R> => {
       if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
         this.returnChunk(slot)
@@ -346,7 +369,7 @@ export class Workers<T, A, E, R, S, Res> {
           continue
         }
         ran = true
-        return this.runTask(slot, entry, resource, step)
+        return Effect.matchCauseEffect(this.start(slot, entry, resource), ended)
       }
       slot.chunk = undefined
       this.holders.delete(slot)
@@ -390,54 +413,40 @@ export class Workers<T, A, E, R, S, Res> {
     this.armed = false
   }
 
-  /** Runs one entry, records its outcome, then goes on with `next` (no extra step per task). */
-  private runTask(
-    slot: Slot<T>,
-    entry: Entry<T>,
-    resource: Res,
-    next: () => Effect.Effect<Stop, never, R>
-  ): Effect.Effect<Stop, never, R> {
-    const { clock, ledger, queue } = this.env
+  /** Starts one entry: the worker's attempt at it, its outcome recorded by `ended` above. */
+  private start(slot: Slot<T>, entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> {
+    const { clock, ledger } = this.env
     ledger.take(entry)
     slot.active = entry
     this.env.released()
     // the previous task of this chunk just ended: its end time is this one's start time
     const startedAt = slot.now >= 0 ? slot.now : clock.unsafeCurrentTimeMillis()
-    ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, [])
-    let effect = this.env.attempt(entry, resource, slot)
+    slot.startedAt = startedAt
+    ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, NO_LABELS)
+    const effect = this.env.attempt(entry, resource, slot)
     const handle = entry.handle
-    if (handle !== undefined) {
-      // a task with a handle runs in its own fiber so `cancel` can interrupt it alone; if the
-      // worker itself is interrupted, the task's fiber is interrupted (and awaited) first
-      const own = effect
-      effect = Effect.flatMap(Effect.fork(own), (fiber) => {
-        handle.fiber = fiber
-        if (handle.cancelled) fiber.unsafeInterruptAsFork(FiberId.none)
-        return Effect.ensuring(Fiber.join(fiber), Fiber.interrupt(fiber))
-      })
-    }
-    const finish = (): void => {
-      slot.active = undefined
-      if (handle !== undefined) handle.fiber = undefined
-      // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
-      if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
-      const now = clock.unsafeCurrentTimeMillis()
-      slot.now = now
-      ledger.metrics.duration.unsafeUpdate(now - startedAt, [])
-    }
-    return Effect.matchCauseEffect(effect, {
-      onFailure: (cause) => {
-        finish()
-        ledger.record(entry, this.failureOutcome(slot, entry, cause), slot.attempts)
-        return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), next) : next()
-      },
-      onSuccess: (value) => {
-        finish()
-        slot.completed++
-        ledger.succeed(entry, value, slot.attempts)
-        return slot.scope.used ? this.closeAttempt(slot, Exit.void, next) : next()
-      }
+    if (handle === undefined) return effect
+    // a task with a handle runs in its own fiber so `cancel` can interrupt it alone; if the
+    // worker itself is interrupted, the task's fiber is interrupted (and awaited) first
+    return Effect.flatMap(Effect.fork(effect), (fiber) => {
+      handle.fiber = fiber
+      if (handle.cancelled) fiber.unsafeInterruptAsFork(FiberId.none)
+      return Effect.ensuring(Fiber.join(fiber), Fiber.interrupt(fiber))
     })
+  }
+
+  /** The active entry's attempt ended: the worker lets go of it, before its outcome is recorded. */
+  private finish(slot: Slot<T>): Entry<T> {
+    const { clock, ledger, queue } = this.env
+    const entry = slot.active!
+    slot.active = undefined
+    if (entry.handle !== undefined) entry.handle.fiber = undefined
+    // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
+    if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
+    const now = clock.unsafeCurrentTimeMillis()
+    slot.now = now
+    ledger.metrics.duration.unsafeUpdate(now - slot.startedAt, NO_LABELS)
+    return entry
   }
 
   private closeAttempt(

@@ -60,6 +60,23 @@ export const make = <T>(maxChunk: number): TaskQueue<T> => {
     },
     take: (max) => {
       if (live === 0) return undefined
+      if (garbage === 0) {
+        // every entry from `head` on is queued: copy the chunk out and clear its slots in bulk
+        // (taken entries must not stay reachable from the buffer)
+        const n = live < max ? live : max
+        const chunk = buffer.slice(head, head + n)
+        for (let i = 0; i < n; i++) chunk[i]!.state = CLAIMED
+        live -= n
+        head += n
+        if (head === buffer.length) {
+          buffer = []
+          head = 0
+        } else {
+          buffer.fill(undefined, head - n, head)
+          compactIfSparse()
+        }
+        return chunk as Array<Entry<T>>
+      }
       const chunk: Array<Entry<T>> = []
       while (chunk.length < max && head < buffer.length) {
         const entry = buffer[head]!
