@@ -1,6 +1,8 @@
 /**
- * The other seed program: tasks 1..10, 3 workers, each result is the payload doubled.
- * Workers don't print; the program prints each result from the supervisor's outcomes.
+ * The Go seed, faithfully: tasks `Task{ID: i, Payload: i}` for i = 1..10 on 3 workers. Each
+ * worker prints what it processed as it finishes (workers numbered from 1, as a Go pool started
+ * with `for w := 1; w <= 3; w++` numbers them; `Supervisor.WorkerInfo` counts from 0), and the
+ * program prints each result as it receives it.
  *
  *   npx tsx examples/double.ts
  */
@@ -12,25 +14,31 @@ interface Task {
   readonly payload: number
 }
 
-const tasks: ReadonlyArray<Task> = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, payload: (i + 1) * 10 }))
+const tasks: ReadonlyArray<Task> = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, payload: i + 1 }))
+
+const double = (task: Task) =>
+  Effect.gen(function*() {
+    const worker = yield* Supervisor.WorkerInfo
+    // stands in for real work (a request, a query): while one task waits, the other workers
+    // take theirs, so all three show up below
+    yield* Effect.sleep("10 millis")
+    const value = task.payload * 2
+    yield* Console.log(`Worker ${worker.id + 1} processed task ${task.id}: ${task.payload} -> ${value}`)
+    return value
+  })
 
 const program = Effect.scoped(
   Effect.gen(function*() {
-    const supervisor = yield* Supervisor.make({
-      workers: 3,
-      handler: (task: Task) => Effect.succeed(task.payload * 2)
-    })
-    // `execute` awaits each task's own result; all ten run concurrently on the 3 workers
-    const results = yield* Effect.forEach(
+    const supervisor = yield* Supervisor.make({ workers: 3, handler: double })
+    // all ten in flight at once; each result is printed as it arrives, like the seed's channel
+    yield* Effect.forEach(
       tasks,
-      (task) => Effect.map(supervisor.execute(task), (result) => ({ task, result })),
-      { concurrency: "unbounded" }
+      (task) =>
+        supervisor.execute(task).pipe(
+          Effect.flatMap((value) => Console.log(`Received result for task ${task.id}: ${value}`))
+        ),
+      { concurrency: "unbounded", discard: true }
     )
-    for (const { result, task } of results) {
-      yield* Console.log(`Task ${task.id}: payload ${task.payload} -> result ${result}`)
-    }
-    const summary = yield* supervisor.shutdown
-    yield* Console.log(`${summary.stats.succeeded} of ${summary.stats.submitted} tasks succeeded`)
   })
 )
 

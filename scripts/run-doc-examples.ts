@@ -52,12 +52,21 @@ const examplesOf = (file: string): Array<Example> => {
 }
 
 // An example becomes a module whose default export runs its statements, so all of them run
-// in this one process (a tsx process per example took ~3 s each on this box).
+// in this one process (a tsx process per example took ~3 s each on this box). An example that
+// is its own worker file (`if (isMainThread) … else ThreadRunner.serve(…)`) is loaded again on
+// each thread it starts: there nothing captures what it prints, so it runs on import, as the
+// file would.
 const asModule = (code: string): string => {
   const lines = code.split("\n")
   const isImport = (line: string) => line.startsWith("import ")
-  return [...lines.filter(isImport), "export default async () => {", ...lines.filter((l) => !isImport(l)), "}"]
-    .join("\n")
+  return [
+    ...lines.filter(isImport),
+    "const example = async () => {",
+    ...lines.filter((l) => !isImport(l)),
+    "}",
+    "export default example",
+    "if (!(await import(\"node:worker_threads\")).isMainThread) await example()"
+  ].join("\n")
 }
 
 const run = async (example: Example): Promise<string | undefined> => {

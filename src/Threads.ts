@@ -1,5 +1,13 @@
 /**
- * Worker-thread offload, main side: each supervisor worker owns one worker thread.
+ * Worker-thread offload, main side: each supervisor worker owns one worker thread, and tasks
+ * are Schema-typed requests that a worker file (`ThreadRunner.serve`) answers.
+ *
+ * `Supervisor.make({ workers: n, ...Threads.offload(spec) })` is the short form; `resource`
+ * and `handler` are its two halves, and `execute` types one request's result precisely. The
+ * examples that start threads are single files that are both sides: on the main thread they
+ * start themselves (`new URL(import.meta.url)`) as the worker file, on the thread they call
+ * `ThreadRunner.serve`. A project usually keeps the requests in one module and the worker in
+ * another, and imports the requests on both sides.
  *
  * @since 0.1.0
  */
@@ -11,20 +19,72 @@ import type * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as WT from "node:worker_threads"
-import type { InvalidOptions, TaskError, ThreadStartFailed, WorkerCrashed } from "./Errors.js"
+import * as Errors from "./Errors.js"
+import type { InvalidOptions, TaskError, WorkerCrashed } from "./Errors.js"
 import * as client from "./internal/threads/client.js"
 import * as specs from "./internal/threads/spec.js"
 import type { Supervisor } from "./Supervisor.js"
 
-export {
-  /**
-   * A worker thread could not start (bad file, failing thread-side layer, exit before ready,
-   * `startTimeout`); the same class as `Errors.ThreadStartFailed`.
-   *
-   * @since 0.1.0
-   */
-  ThreadStartFailed
-} from "./Errors.js"
+/**
+ * A worker thread could not start (bad file, failing thread-side layer, exit before ready,
+ * `startTimeout`); the same class as `Errors.ThreadStartFailed`.
+ *
+ * When to use: `Effect.catchTag("ThreadStartFailed", …)` around `resource` when you acquire a
+ * thread yourself; under a supervisor a failed start is a failed acquisition, which the restart
+ * policy retries and, past its limits, escalates.
+ *
+ * Details: `file` names the worker file, `cause` is what the thread reported (the load error,
+ * the thread-side layer's pretty-printed cause, or an `Error` naming the exit code or the
+ * timeout).
+ *
+ * Gotchas: a thread that starts and dies later is not a start failure: the request in flight
+ * fails with `WorkerCrashed`. A thread-side layer failure named in the spec's `layerError`
+ * arrives as that error instead.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Threads } from "effect-supervisor/threads"
+ *
+ * class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
+ *   failure: Schema.Never,
+ *   success: Schema.String,
+ *   payload: {}
+ * }) {}
+ *
+ * // no such file: the thread fails to load it, and the acquisition fails (it never hangs)
+ * const program = Effect.scoped(
+ *   Threads.resource({ file: new URL("./no-such-worker.mjs", import.meta.url), schema: Ping })
+ * ).pipe(
+ *   Effect.as("started"),
+ *   Effect.catchTag("ThreadStartFailed", (error: Threads.ThreadStartFailed) => Effect.succeed(error._tag))
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // ThreadStartFailed
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const ThreadStartFailed: typeof Errors.ThreadStartFailed = Errors.ThreadStartFailed
+
+/**
+ * The type of a `ThreadStartFailed` error (the same as `Errors.ThreadStartFailed`).
+ *
+ * @example
+ * ```ts
+ * import { Errors } from "effect-supervisor"
+ * import { Threads } from "effect-supervisor/threads"
+ *
+ * const failed: Threads.ThreadStartFailed = new Errors.ThreadStartFailed({ file: "w.ts", cause: "exit 1" })
+ *
+ * console.log(failed instanceof Threads.ThreadStartFailed) // true
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type ThreadStartFailed = Errors.ThreadStartFailed
 
 /**
  * What a thread runs and how it is handled: the worker file, the request Schema, `grace` and
@@ -64,16 +124,30 @@ export {
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
  * import { Threads } from "effect-supervisor/threads"
- * import { HashRequest } from "./requests.js"
  *
- * const spec: Threads.Spec<HashRequest> = {
- *   file: new URL("./hash-worker.ts", import.meta.url),
- *   schema: HashRequest,
- *   grace: "500 millis"
+ * class Resize extends Schema.TaggedRequest<Resize>()("Resize", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { path: Schema.String, width: Schema.Number }
+ * }) {}
+ *
+ * const spec: Threads.Spec<Resize> = {
+ *   file: new URL("./resize-worker.ts", import.meta.url),
+ *   schema: Resize,
+ *   grace: "500 millis", // an interrupted request gets this long before the thread is terminated
+ *   startTimeout: "10 seconds",
+ *   workerOptions: { resourceLimits: { maxOldGenerationSizeMb: 256 } }
  * }
+ *
+ * // a spec is checked before any thread starts: a bad field fails the acquisition at once
+ * const bad = Effect.scoped(Threads.resource({ ...spec, grace: -1 })).pipe(Effect.flip)
+ *
+ * Effect.runPromise(bad).then((error) => console.log(error.message)) // Threads spec: grace must be a finite duration >= 0 (e.g. "500 millis"), got -1
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Spec<A extends Schema.TaggedRequest.All, LE = never> {
@@ -116,18 +190,38 @@ export interface Spec<A extends Schema.TaggedRequest.All, LE = never> {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor/threads"
- * import { Square } from "./requests.js"
+ * import { Effect, Schema } from "effect"
+ * import { isMainThread } from "node:worker_threads"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
  *
- * const program = Effect.scoped(
- *   Effect.flatMap(
- *     Threads.resource({ file: new URL("./square-worker.ts", import.meta.url), schema: Square }),
- *     (thread) => thread.execute(new Square({ n: 7 }))
- *   )
- * )
+ * class Negative extends Schema.TaggedError<Negative>()("Negative", { n: Schema.Number }) {}
+ *
+ * class Sqrt extends Schema.TaggedRequest<Sqrt>()("Sqrt", {
+ *   failure: Negative,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
+ *
+ * // one file, both sides: the main thread starts this same file as its worker thread
+ * if (isMainThread) {
+ *   const program = Effect.scoped(Effect.gen(function*() {
+ *     const thread: Threads.Thread<Sqrt> = yield* Threads.resource({ file: new URL(import.meta.url), schema: Sqrt })
+ *     const root = yield* thread.execute(new Sqrt({ n: 16 }))
+ *     // the thread's typed failure arrives as the same class: catchTag works
+ *     const refused = yield* thread.execute(new Sqrt({ n: -1 })).pipe(
+ *       Effect.catchTag("Negative", (error) => Effect.succeed(`no root of ${error.n}`))
+ *     )
+ *     return `${root}, ${refused}`
+ *   }))
+ *   Effect.runPromise(program).then(console.log) // 4, no root of -1
+ * } else {
+ *   ThreadRunner.serve(Sqrt, {
+ *     Sqrt: ({ n }) => n < 0 ? Effect.fail(new Negative({ n })) : Effect.succeed(Math.sqrt(n))
+ *   })
+ * }
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Thread<A extends Schema.TaggedRequest.All> {
@@ -157,18 +251,35 @@ export interface Thread<A extends Schema.TaggedRequest.All> {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { Threads } from "effect-supervisor/threads"
- * import { Square } from "./requests.js"
+ * import { Effect, Schema } from "effect"
+ * import { isMainThread, threadId } from "node:worker_threads"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
  *
- * const squared = Effect.scoped(
- *   Effect.flatMap(
- *     Threads.resource({ file: new URL("./square-worker.ts", import.meta.url), schema: Square }),
- *     (thread) => thread.execute(new Square({ n: 3 }))
+ * class WhereAmI extends Schema.TaggedRequest<WhereAmI>()("WhereAmI", {
+ *   failure: Schema.Never,
+ *   success: Schema.Boolean,
+ *   payload: {}
+ * }) {}
+ *
+ * // one file, both sides: the main thread starts this same file as its worker thread
+ * if (isMainThread) {
+ *   // the thread lives as long as the scope: closing it stops the thread
+ *   const program = Effect.scoped(
+ *     Effect.flatMap(
+ *       Threads.resource({ file: new URL(import.meta.url), schema: WhereAmI }),
+ *       (thread) =>
+ *         Effect.all([thread.execute(new WhereAmI()), thread.threadId]).pipe(
+ *           Effect.map(([onWorker, id]) => `on a worker thread: ${onWorker}, not this one: ${id !== threadId}`)
+ *         )
+ *     )
  *   )
- * )
+ *   Effect.runPromise(program).then(console.log) // on a worker thread: true, not this one: true
+ * } else {
+ *   ThreadRunner.serve(WhereAmI, { WhereAmI: () => Effect.sync(() => !isMainThread) })
+ * }
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const resource = <A extends Schema.TaggedRequest.All, LE = never>(
@@ -181,29 +292,48 @@ export const resource = <A extends Schema.TaggedRequest.All, LE = never>(
 /**
  * The supervisor handler that runs a task on the worker's thread: `thread.execute(task)`.
  *
- * When to use: as `handler` next to `resource` (or through `offload`).
+ * When to use: as `handler` next to `resource` (or through `offload`, which pairs them).
  *
  * Details: the task is a request instance; the result is its success, the error its typed
  * failure, a `ParseError` or `WorkerCrashed` (see `Thread.execute`).
  *
- * Gotchas: the supervisor's `timeout` interrupts the request in the thread first and
- * terminates the thread after `grace`; the attempt ends `TaskTimeout` either way.
+ * Gotchas: it is generic, so name the request type (`Threads.handler<Square>`) when a
+ * `combine` needs the result type: passed bare, the supervisor's success type is `unknown`
+ * (`offload` fixes both halves to the spec's requests). The supervisor's `timeout` interrupts
+ * the request in the thread first and terminates the thread after `grace`; the attempt ends
+ * `TaskTimeout` either way.
  *
  * @example
  * ```ts
- * import * as os from "node:os"
+ * import { Effect, Schema } from "effect"
+ * import { isMainThread } from "node:worker_threads"
  * import { Supervisor } from "effect-supervisor"
-import { Threads } from "effect-supervisor/threads"
- * import { Square } from "./requests.js"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
  *
- * const spec = { file: new URL("./square-worker.ts", import.meta.url), schema: Square }
- * const summary = Supervisor.run([new Square({ n: 2 })], {
- *   workers: os.availableParallelism(),
- *   resource: Threads.resource(spec),
- *   handler: Threads.handler
- * })
+ * class Square extends Schema.TaggedRequest<Square>()("Square", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
+ *
+ * // one file, both sides: the main thread starts this same file on each worker thread
+ * if (isMainThread) {
+ *   const spec = { file: new URL(import.meta.url), schema: Square }
+ *   const program = Supervisor.run([1, 2, 3, 4].map((n) => new Square({ n })), {
+ *     workers: 2, // each worker fiber owns one thread
+ *     resource: Threads.resource(spec),
+ *     handler: Threads.handler<Square>, // typed by the request, so combine sees numbers
+ *     timeout: "30 seconds", // per attempt: interrupts the request in the thread first
+ *     initial: 0,
+ *     combine: (sum, squared) => sum + squared
+ *   })
+ *   Effect.runPromise(program).then((summary) => console.log(summary.state)) // 30
+ * } else {
+ *   ThreadRunner.serve(Square, { Square: ({ n }) => Effect.succeed(n * n) })
+ * }
  * ```
  *
+ * @category execution
  * @since 0.1.0
  */
 export const handler = <A extends Schema.TaggedRequest.All>(
@@ -222,25 +352,44 @@ export const handler = <A extends Schema.TaggedRequest.All>(
  * Details: `{ resource: resource(spec), handler }` with the types fixed to the spec's requests.
  *
  * Gotchas: each worker owns one thread: `workers` is the number of threads
- * (`os.availableParallelism()` is a good default for CPU-bound work).
+ * (`os.availableParallelism()` is a good default for CPU-bound work). With a union of requests,
+ * `supervisor.execute` is typed with the union of their successes: use `Threads.execute` for
+ * one request's own type.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import * as os from "node:os"
+ * import { Effect, Schema } from "effect"
+ * import { isMainThread } from "node:worker_threads"
  * import { Supervisor } from "effect-supervisor"
-import { Threads } from "effect-supervisor/threads"
- * import { Square } from "./requests.js"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
  *
- * const program = Effect.gen(function*() {
- *   const summary = yield* Supervisor.run([1, 2, 3].map((n) => new Square({ n })), {
- *     workers: os.availableParallelism(),
- *     ...Threads.offload({ file: new URL("./square-worker.ts", import.meta.url), schema: Square })
- *   })
- *   return summary.stats.succeeded
- * })
+ * class Words extends Schema.TaggedRequest<Words>()("Words", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { text: Schema.String }
+ * }) {}
+ *
+ * // one file, both sides: the main thread starts this same file on each worker thread
+ * if (isMainThread) {
+ *   const program = Effect.scoped(Effect.gen(function*() {
+ *     const supervisor = yield* Supervisor.make({
+ *       workers: 2,
+ *       ...Threads.offload({ file: new URL(import.meta.url), schema: Words })
+ *     })
+ *     const counts = yield* Effect.forEach(
+ *       ["one two", "three four five", "six"],
+ *       (text) => supervisor.execute(new Words({ text })),
+ *       { concurrency: "unbounded" }
+ *     )
+ *     return counts.join(" ")
+ *   }))
+ *   Effect.runPromise(program).then(console.log) // 2 3 1
+ * } else {
+ *   ThreadRunner.serve(Words, { Words: ({ text }) => Effect.succeed(text.split(" ").length) })
+ * }
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const offload = <A extends Schema.TaggedRequest.All, LE = never>(spec: Spec<A, LE>): {
@@ -274,19 +423,44 @@ export const offload = <A extends Schema.TaggedRequest.All, LE = never>(spec: Sp
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, pipe, Schema } from "effect"
+ * import { isMainThread } from "node:worker_threads"
  * import { Supervisor } from "effect-supervisor"
- * import { Threads } from "effect-supervisor/threads"
- * import { Request, Square } from "./requests.js"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
  *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const supervisor = yield* Supervisor.make({
- *     workers: 2,
- *     ...Threads.offload({ file: new URL("./worker.ts", import.meta.url), schema: Request })
+ * class Square extends Schema.TaggedRequest<Square>()("Square", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
+ *
+ * class Shout extends Schema.TaggedRequest<Shout>()("Shout", {
+ *   failure: Schema.Never,
+ *   success: Schema.String,
+ *   payload: { text: Schema.String }
+ * }) {}
+ *
+ * const Request = Schema.Union(Square, Shout)
+ *
+ * // one file, both sides: the main thread starts this same file as its worker thread
+ * if (isMainThread) {
+ *   const program = Effect.scoped(Effect.gen(function*() {
+ *     const supervisor = yield* Supervisor.make({
+ *       workers: 1,
+ *       ...Threads.offload({ file: new URL(import.meta.url), schema: Request })
+ *     })
+ *     // supervisor.execute would be typed number | string; these are typed per request class
+ *     const squared: number = yield* Threads.execute(supervisor, new Square({ n: 3 }))
+ *     const shouted: string = yield* pipe(supervisor, Threads.execute(new Shout({ text: "hi" })))
+ *     return `${squared} ${shouted}`
+ *   }))
+ *   Effect.runPromise(program).then(console.log) // 9 HI
+ * } else {
+ *   ThreadRunner.serve(Request, {
+ *     Square: ({ n }) => Effect.succeed(n * n),
+ *     Shout: ({ text }) => Effect.succeed(text.toUpperCase())
  *   })
- *   const squared: number = yield* Threads.execute(supervisor, new Square({ n: 3 }))
- *   return squared
- * }))
+ * }
  * ```
  *
  * @category execution
@@ -314,6 +488,48 @@ export const execute: {
 /**
  * A supervisor whose handler runs requests of the union `T` on threads (`offload`'s types).
  *
+ * When to use: to write the type of such a supervisor: a function parameter, a `Context.Tag`'s
+ * service, a field.
+ *
+ * Details: `Supervisor<T, Success<T>, Failure<T> | ParseError | WorkerCrashed, S>`, with `S`
+ * the state of its fold (`void` without one). `Threads.execute` accepts exactly these.
+ *
+ * Gotchas: a supervisor with a handler of your own (one that maps the thread's results) is not
+ * a `ThreadSupervisor`; type it with `Supervisor.Supervisor` instead.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { isMainThread } from "node:worker_threads"
+ * import { Supervisor } from "effect-supervisor"
+ * import { ThreadRunner, Threads } from "effect-supervisor/threads"
+ *
+ * class Square extends Schema.TaggedRequest<Square>()("Square", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { n: Schema.Number }
+ * }) {}
+ *
+ * // the type of what offload builds, for code that takes such a supervisor as a parameter
+ * const sumOfSquares = (squares: Threads.ThreadSupervisor<Square>, upTo: number) =>
+ *   Effect.forEach(
+ *     Array.from({ length: upTo }, (_, i) => new Square({ n: i + 1 })),
+ *     (square) => Threads.execute(squares, square),
+ *     { concurrency: "unbounded" }
+ *   ).pipe(Effect.map((squares) => squares.reduce((sum, n) => sum + n, 0)))
+ *
+ * // one file, both sides: the main thread starts this same file as its worker thread
+ * if (isMainThread) {
+ *   const program = Effect.scoped(Effect.flatMap(
+ *     Supervisor.make({ workers: 1, ...Threads.offload({ file: new URL(import.meta.url), schema: Square }) }),
+ *     (squares) => sumOfSquares(squares, 10)
+ *   ))
+ *   Effect.runPromise(program).then(console.log) // 385
+ * } else {
+ *   ThreadRunner.serve(Square, { Square: ({ n }) => Effect.succeed(n * n) })
+ * }
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -325,7 +541,45 @@ export type ThreadSupervisor<T extends Schema.TaggedRequest.All, S = void> = Sup
 >
 
 /**
- * What `execute` can fail with for one request class.
+ * What `Threads.execute` can fail with for one request class: its own typed failure, a
+ * `ParseError` (the request does not fit its Schema; nothing was sent) or a `TaskError`
+ * (`WorkerCrashed`, `TaskTimeout`, `SupervisorClosed`, `TaskInterrupted`, `TaskDropped`).
+ *
+ * When to use: in the signature of code that awaits one request's result and handles its
+ * errors by `_tag`.
+ *
+ * Details: every member is tagged, so `Effect.catchTag` / `Effect.catchTags` and a `switch` on
+ * `_tag` narrow it.
+ *
+ * Gotchas: a defect in the thread's handler is not here: it is a defect of the call.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Threads } from "effect-supervisor/threads"
+ *
+ * class Unreadable extends Schema.TaggedError<Unreadable>()("Unreadable", { path: Schema.String }) {}
+ *
+ * class Checksum extends Schema.TaggedRequest<Checksum>()("Checksum", {
+ *   failure: Unreadable,
+ *   success: Schema.String,
+ *   payload: { path: Schema.String }
+ * }) {}
+ *
+ * // the request's own failure, a ParseError, or a TaskError (WorkerCrashed, TaskTimeout, …)
+ * const describe = (error: Threads.ExecuteError<Checksum>): string => {
+ *   switch (error._tag) {
+ *     case "Unreadable":
+ *       return `cannot read ${error.path}`
+ *     case "ParseError":
+ *       return "the request does not fit its Schema"
+ *     default:
+ *       return `the supervisor could not run it: ${error._tag}`
+ *   }
+ * }
+ *
+ * console.log(describe(new Unreadable({ path: "/etc/shadow" }))) // cannot read /etc/shadow
+ * ```
  *
  * @category models
  * @since 0.1.0

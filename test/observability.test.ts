@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus"
 import { MetricReader } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base"
-import { Effect, Metric, Schedule } from "effect"
+import { Effect, Metric, MetricState, Schedule } from "effect"
 import { type Errors, Supervisor } from "effect-supervisor"
 import { batch, scrapeEndpoint, telemetry } from "../examples/observability.js"
 
@@ -29,7 +29,7 @@ const effectNames = (name: string) =>
       .filter((pair) => pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name))
       .map((pair) => pair.metricKey.name))
 
-const every = [
+const counters = [
   "supervisor_tasks_submitted",
   "supervisor_tasks_succeeded",
   "supervisor_tasks_failed",
@@ -38,7 +38,11 @@ const every = [
   "supervisor_tasks_dropped",
   "supervisor_tasks_timeouts",
   "supervisor_tasks_retries",
-  "supervisor_tasks_restarts",
+  "supervisor_tasks_restarts"
+]
+
+const every = [
+  ...counters,
   "supervisor_tasks_queued",
   "supervisor_tasks_running",
   "supervisor_task_duration_ms",
@@ -128,7 +132,52 @@ describe("examples/observability.ts", () => {
       expect([...new Set(yield* effectNames("every-kind"))].sort()).toEqual([...every].sort())
       expect(names).toEqual(expect.arrayContaining(every))
       for (const name of every) {
-        expect(text).toMatch(new RegExp(`^${name}(_count|_sum)?\\{supervisor="every-kind"`, "m"))
+        expect(text).toMatch(new RegExp(`^${name}(_total|_count|_sum)?\\{supervisor="every-kind"`, "m"))
       }
     }))
+
+  it.live("every supervisor_* metric is scraped at 0 right after make, counters as Prometheus counters", () =>
+    Effect.gen(function*() {
+      const prometheus = new PrometheusExporter({ preventServerStart: true })
+      const text = yield* Effect.gen(function*() {
+        yield* Supervisor.make({ workers: 1, name: "fresh-scrape", handler: Effect.succeed })
+        const url = yield* scrapeEndpoint(prometheus)
+        return yield* Effect.promise(() => fetch(url).then((response) => response.text()))
+      }).pipe(Effect.scoped, Effect.provide(telemetry(new InMemorySpanExporter(), prometheus)))
+      // each sample without its labels; the histograms' buckets are left out
+      const samples = text.split("\n")
+        .filter((line) => line.includes(`supervisor="fresh-scrape"`) && !line.includes("_bucket{"))
+        .map((line) => line.replace(/\{.*\}/, ""))
+      expect(samples.sort()).toEqual(
+        [
+          ...counters.map((name) => `${name}_total 0`),
+          "supervisor_tasks_queued 0",
+          "supervisor_tasks_running 0",
+          ...["supervisor_task_duration_ms", "supervisor_task_queued_ms"].flatMap((name) => [
+            `${name}_count 0`,
+            `${name}_sum 0`
+          ])
+        ].sort()
+      )
+      for (const name of counters) expect(text).toContain(`# TYPE ${name}_total counter`)
+    }))
+})
+
+describe("metrics before the first task", () => {
+  it.effect("make registers every supervisor_* metric at 0", () =>
+    Effect.gen(function*() {
+      yield* Supervisor.make({ workers: 2, name: "fresh-snapshot", handler: Effect.succeed })
+      const pairs = (yield* Metric.snapshot).filter((pair) =>
+        pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === "fresh-snapshot")
+      )
+      const zero = (state: MetricState.MetricState.Untyped) =>
+        MetricState.isCounterState(state)
+          ? state.count === 0
+          : MetricState.isGaugeState(state)
+          ? state.value === 0
+          : MetricState.isHistogramState(state) && state.count === 0 && state.sum === 0
+      expect(pairs.map((pair) => [pair.metricKey.name, zero(pair.metricState)]).sort()).toEqual(
+        [...every].sort().map((name) => [name, true])
+      )
+    }).pipe(Effect.scoped))
 })

@@ -4,7 +4,7 @@
  * Counters are not touched per task: the supervisor keeps plain counters and `sync` pushes
  * the difference since the last sync (every 256 outcomes, at idle, on every `stats` read and
  * at stop), so the metrics match `stats` whenever anyone looks. Histograms take one sample
- * per task.
+ * per task. Every metric is registered, at 0, when the supervisor is made.
  *
  * @internal
  */
@@ -52,13 +52,22 @@ export class Metrics {
     // Tags go into the key itself: a `Metric.tagged` metric looks its hook up in the registry
     // on every update (~1 µs and garbage), an untagged one caches it.
     const tagged = <K extends MetricKey.MetricKey.Untyped>(key: K) => MetricKey.tagged(key, "supervisor", name) as K
+    // incremental: the counts only grow, and exporters can say so (a monotonic OpenTelemetry
+    // sum, a Prometheus `counter` named `…_total`, so `rate()` handles restarts of the process)
     this.counters = counterNames.map((counter) =>
-      Metric.fromMetricKey(tagged(MetricKey.counter(`supervisor_tasks_${counter}`)))
+      Metric.fromMetricKey(tagged(MetricKey.counter(`supervisor_tasks_${counter}`, { incremental: true })))
     )
     this.queuedGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_queued")))
     this.runningGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_running")))
     this.duration = Metric.fromMetricKey(tagged(MetricKey.histogram("supervisor_task_duration_ms", millis)))
     this.waiting = Metric.fromMetricKey(tagged(MetricKey.histogram("supervisor_task_queued_ms", millis)))
+    // A metric enters the registry (and so a snapshot or a Prometheus scrape) when its hook is
+    // first looked up. Look each one up now, once per supervisor: every series then reads 0
+    // from the start (`supervisor_tasks_failed_total 0`) instead of appearing with its first
+    // event, and the per-task path stays as it was.
+    for (const metric of [...this.counters, this.queuedGauge, this.runningGauge, this.duration, this.waiting]) {
+      metric.unsafeValue([])
+    }
   }
 
   sync(counts: Counts, queued: number, running: number): void {
