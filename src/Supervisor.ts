@@ -415,7 +415,7 @@ export interface ProgressOptions {
  * A `Stream` of progress snapshots of a supervisor — done and total, the counts by outcome,
  * rate and ETA — at most one per `every`, that ends when the batch is done or the supervisor
  * stops. Data-first (`progress(supervisor, options)`) or data-last
- * (`supervisor.pipe(progress(options))`); the same as `supervisor.progress(options)`.
+ * (`pipe(supervisor, progress(options))`); the same as `supervisor.progress(options)`.
  *
  * When to use: a progress bar or status line for a batch (`submitAll`, then `shutdown`), or a
  * feed for a dashboard or a client (server-sent events) — instead of polling `stats` on a timer.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Option, pipe, Scope, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Option, pipe, Scope, Stream, TestClock } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 
 /** A snapshot as the tests spell it: counts, elapsed and ETA in millis. */
@@ -156,6 +156,21 @@ describe("Supervisor.progress", () => {
         [0, 0, 0],
         [2, 1, 1]
       ])
+    }).pipe(Effect.scoped))
+
+  it.effect("a slow consumer gets fewer snapshots, never a backlog", () =>
+    Effect.gen(function*() {
+      const sup = yield* sleeper(1)
+      yield* sup.submitAll(Array.from({ length: 10 }, () => 100)) // one ends every 100 ms
+      const snapshots = yield* Effect.fork(
+        sup.progress({ total: 10, every: "100 millis" }).pipe(
+          Stream.tap(() => Effect.sleep("330 millis")), // the consumer takes 330 ms per snapshot
+          Stream.runCollect
+        )
+      )
+      yield* TestClock.adjust("1650 millis") // the consumer sleeps after the last one too
+      const seen = Chunk.toArray(yield* Fiber.join(snapshots)).map((p) => [Duration.toMillis(p.elapsed), p.done])
+      expect(seen).toEqual([[0, 0], [330, 3], [660, 6], [990, 9], [1320, 10]])
     }).pipe(Effect.scoped))
 
   it.effect("costs nothing unsubscribed: no timer until a stream runs, then one per tick", () =>

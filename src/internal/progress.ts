@@ -169,7 +169,7 @@ export const make = (
           }
           const step: Effect.Effect<Supervisor.Progress> = Effect.flatMap(Clock.currentTimeMillis, (before) =>
             Effect.zipRight(
-              wait(nextTick - before),
+              wait(Math.max(0, nextTick - before)), // a consumer that took longer than a tick: at once
               Effect.flatMap(Clock.currentTimeMillis, (now) => {
                 if (finished()) {
                   ended = true
