@@ -15,7 +15,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { defaultTeardown } from "@effect/platform/Runtime"
-import { Cause, Console, Effect, Exit, Fiber, Schedule } from "effect"
+import { Cause, Console, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import type { Dirent } from "node:fs"
@@ -146,7 +146,7 @@ const program = (args: Args) =>
     const scanning = Effect.sync(() =>
       process.stderr.write(`\rscanning: ${found.files.length} files, ${megabytes(found.bytes)}\x1b[K`)
     )
-    yield* withProgress(showProgress, scanning, walk(root, skip, found))
+    yield* withProgress(showProgress, Effect.repeat(scanning, Schedule.spaced("100 millis")), walk(root, skip, found))
     const { files, unreadable } = found
     const totalBytes = found.bytes
     const workers = Math.max(1, Math.min(threads, files.length))
@@ -185,25 +185,30 @@ const program = (args: Args) =>
         return failed
       })
 
-    const hashing = Date.now()
-    const bar = Effect.gen(function*() {
-      const state = yield* supervisor.state
-      const done = state.hashes.size + state.unreadable.length
-      const elapsed = (Date.now() - hashing) / 1000
-      const rate = state.bytes / Math.max(elapsed, 0.001)
-      const eta = rate > 0 ? (totalBytes - state.bytes) / rate : 0
-      const width = 30
-      const filled = Math.round((width * state.bytes) / Math.max(totalBytes, 1))
-      process.stderr.write(
-        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${files.length} files ` +
-          `${megabytes(state.bytes)}/${megabytes(totalBytes)} ${megabytes(rate)}/s ETA ${eta.toFixed(0)}s\x1b[K`
-      )
-    })
+    const chunks = chunksOf(files, workers)
+    /** The bar, redrawn for each progress snapshot: chunks done drive the fill and the ETA. */
+    const bar = (progress: Supervisor.Progress) =>
+      Effect.gen(function*() {
+        const state = yield* supervisor.state
+        const done = state.hashes.size + state.unreadable.length
+        const rate = state.bytes / Math.max(Duration.toSeconds(progress.elapsed), 0.001)
+        const eta = Option.match(progress.eta, {
+          onNone: () => "?",
+          onSome: (d) => `${Duration.toSeconds(d).toFixed(0)}s`
+        })
+        const width = 30
+        const filled = Math.round((width * progress.done) / Math.max(progress.total, 1))
+        process.stderr.write(
+          `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${files.length} files ` +
+            `${megabytes(state.bytes)}/${megabytes(totalBytes)} ${megabytes(rate)}/s ETA ${eta}\x1b[K`
+        )
+      })
 
     const summary = yield* withProgress(
       showProgress,
-      bar,
-      Effect.zipRight(supervisor.submitAll(chunksOf(files, workers)), supervisor.shutdown)
+      // snapshots at most every 100 ms while chunks finish; the stream ends with the batch
+      Effect.orDie(Stream.runForEach(supervisor.progress({ total: chunks.length, every: "100 millis" }), bar)),
+      Effect.zipRight(supervisor.submitAll(chunks), supervisor.shutdown)
     ).pipe(Effect.onInterrupt(() => report(true, [])))
     // a chunk fails as a whole only when its thread does (crashed, or the request was refused)
     for (const failure of summary.failures) {
@@ -214,10 +219,10 @@ const program = (args: Args) =>
     if (failed > 0) yield* Effect.sync(() => process.exitCode = 1)
   })
 
-/** Runs `self` with `line` redrawn every 100 ms on stderr (when shown), cleared at the end. */
-const withProgress = <A, E, R>(show: boolean, line: Effect.Effect<void>, self: Effect.Effect<A, E, R>) =>
+/** Runs `self` while `draw` redraws a line on stderr (when shown); the line is cleared at the end. */
+const withProgress = <A, E, R>(show: boolean, draw: Effect.Effect<unknown>, self: Effect.Effect<A, E, R>) =>
   show
-    ? Effect.flatMap(Effect.fork(Effect.repeat(line, Schedule.spaced("100 millis"))), (fiber) =>
+    ? Effect.flatMap(Effect.fork(draw), (fiber) =>
       Effect.ensuring(
         self,
         Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(() => process.stderr.write("\r\x1b[K")))

@@ -7,7 +7,9 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -323,6 +325,11 @@ export interface Supervisor<T, A, E = never, S = void> {
   /** Live outcomes from the moment the stream starts; it ends when the supervisor stops. */
   readonly outcomes: Stream.Stream<Outcome.Outcome<T, A, E>>
   /**
+   * Progress snapshots (done / total, counts, rate, ETA), at most one per `every`, ending when
+   * `total` tasks have an outcome or the supervisor stops. See {@link progress}.
+   */
+  readonly progress: (options?: ProgressOptions) => Stream.Stream<Progress, InvalidOptions>
+  /**
    * Stops accepting, lets the workers drain the queue and finish in-flight tasks, releases the
    * workers, and returns the Summary. Safe to call more than once.
    */
@@ -333,6 +340,142 @@ export interface Supervisor<T, A, E = never, S = void> {
    */
   readonly shutdownNow: Effect.Effect<Summary<T, A, E, S>, Escalated>
 }
+
+/**
+ * One progress snapshot of a supervisor (see {@link progress}).
+ *
+ * - `done`: tasks with an outcome, `succeeded + failed + defects + interrupted + dropped` (the
+ *   same counts as {@link Stats}, over the supervisor's whole life).
+ * - `total`: the `total` asked for, or the tasks submitted so far when that is more.
+ * - `elapsed`: since the stream started; `ratePerSecond`: outcomes per second over `elapsed`.
+ * - `eta`: the `total - done` tasks left at that rate; `None` until a task has ended since the
+ *   stream started, zero once `done` reaches `total`.
+ *
+ * When to use: draw a progress bar or a status line, or send it to a client as it is (plain
+ * data: it serializes as JSON, with `Option` and `Duration` as their JSON forms).
+ *
+ * @example
+ * ```ts
+ * import { Duration, Option } from "effect"
+ * import type { Supervisor } from "effect-supervisor"
+ *
+ * const line = (p: Supervisor.Progress) =>
+ *   `${p.done}/${p.total} (${p.failed + p.defects} failed) ` +
+ *   `${p.ratePerSecond.toFixed(1)}/s ETA ${Option.match(p.eta, { onNone: () => "?", onSome: Duration.format })}`
+ *
+ * console.log(line({
+ *   done: 30, total: 120, succeeded: 29, failed: 1, defects: 0, interrupted: 0, dropped: 0,
+ *   elapsed: Duration.seconds(3), ratePerSecond: 10, eta: Option.some(Duration.seconds(9))
+ * })) // 30/120 (1 failed) 10.0/s ETA 9s
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Progress {
+  readonly done: number
+  readonly total: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly defects: number
+  readonly interrupted: number
+  readonly dropped: number
+  readonly elapsed: Duration.Duration
+  readonly ratePerSecond: number
+  readonly eta: Option.Option<Duration.Duration>
+}
+
+/**
+ * Options of {@link progress}.
+ *
+ * - `total`: how many tasks the batch is (counted over the supervisor's life, as `stats`
+ *   counts): the stream ends once that many tasks, and every task submitted, have an outcome.
+ *   Without it, `total` is the tasks submitted so far and only a stop ends the stream.
+ * - `every`: at most one snapshot per this long (default 1 second), on ticks of the `Clock`.
+ *
+ * @example
+ * ```ts
+ * import type { Supervisor } from "effect-supervisor"
+ *
+ * const files = ["a.txt", "b.txt", "c.txt"]
+ * const options: Supervisor.ProgressOptions = { total: files.length, every: "100 millis" }
+ *
+ * console.log(options.total) // 3
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ProgressOptions {
+  readonly total?: number | undefined
+  readonly every?: Duration.DurationInput | undefined
+}
+
+/**
+ * A `Stream` of progress snapshots of a supervisor — done and total, the counts by outcome,
+ * rate and ETA — at most one per `every`, that ends when the batch is done or the supervisor
+ * stops. Data-first (`progress(supervisor, options)`) or data-last
+ * (`pipe(supervisor, progress(options))`); the same as `supervisor.progress(options)`.
+ *
+ * When to use: a progress bar or status line for a batch (`submitAll`, then `shutdown`), or a
+ * feed for a dashboard or a client (server-sent events) — instead of polling `stats` on a timer.
+ *
+ * Details:
+ * - Counts cover the supervisor's whole life, as {@link Stats} does, so a stream started after
+ *   `submitAll` misses nothing.
+ * - One snapshot when the stream starts; then at most one per `every` (default 1 second), on
+ *   ticks of the `Clock`, and only when `done` or `total` changed; and a last one as soon as
+ *   the batch is done (`done` reached `total`, or every submitted task has an outcome if more
+ *   were submitted) or the supervisor stopped — then the stream ends. Without `total`, only the
+ *   stop ends it.
+ * - Rate and ETA are measured on the `Clock` since the stream started, so tests run it in
+ *   virtual time (`TestClock.adjust`).
+ * - Cost: nothing per task; a running stream reads a few counters per tick; nobody
+ *   subscribed, nothing at all. The stream is pulled: a slow consumer sees fewer snapshots,
+ *   never a backlog.
+ * - Fails with `InvalidOptions` for an `every` that is not a positive duration or a `total`
+ *   that is not an integer >= 0.
+ *
+ * Gotchas: on a supervisor that already ran tasks, a batch's `total` is `stats.submitted`
+ * before it plus its size; a supervisor shared with other producers shows their work too —
+ * give a batch its own supervisor (as `run` does) for a bar of that batch alone. `run` keeps
+ * its supervisor to itself: for progress on a batch, `make`, `submitAll` and `shutdown`, which
+ * is what `run` does.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Fiber, Option, Stream } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const sup = yield* Supervisor.make({ workers: 2, handler: (ms: number) => Effect.sleep(ms) })
+ *     const lines: Array<string> = []
+ *     const eta = (p: Supervisor.Progress) => Option.match(p.eta, { onNone: () => "?", onSome: Duration.format })
+ *     const bar = yield* Supervisor.progress(sup, { total: 6, every: "10 millis" }).pipe(
+ *       // a real bar redraws a line here
+ *       Stream.runForEach((p) => Effect.sync(() => lines.push(`${p.done}/${p.total} ETA ${eta(p)}`))),
+ *       Effect.fork
+ *     )
+ *     yield* sup.submitAll([5, 10, 15, 5, 10, 15])
+ *     yield* Fiber.join(bar) // the stream ends by itself once the 6 tasks are done
+ *     return `${lines[0]} ... ${lines.at(-1)}`
+ *   })
+ * )
+ *
+ * Effect.runPromise(program).then(console.log) // 0/6 ETA ? ... 6/6 ETA 0
+ * ```
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const progress: {
+  (options?: ProgressOptions): <T, A, E, S>(self: Supervisor<T, A, E, S>) => Stream.Stream<Progress, InvalidOptions>
+  <T, A, E, S>(self: Supervisor<T, A, E, S>, options?: ProgressOptions): Stream.Stream<Progress, InvalidOptions>
+} = dual(
+  (args) => typeof args[0]?.progress === "function",
+  <T, A, E, S>(self: Supervisor<T, A, E, S>, options?: ProgressOptions) => self.progress(options)
+)
 
 /**
  * Starts a supervisor in the current `Scope`.

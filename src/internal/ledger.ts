@@ -87,6 +87,8 @@ export class Ledger<T, A, E, S> {
   running = 0
   /** accepted tasks without an outcome */
   private outstanding = 0
+  /** set while a progress stream waits for the first task after an idle spell (progress.ts) */
+  onBusy: (() => void) | undefined = undefined
   private unsynced = 0
   /** the live fold; the state `Ref` mirrors it (see {@link publishState}) */
   state: S
@@ -119,7 +121,10 @@ export class Ledger<T, A, E, S> {
   /** An entry was accepted: it now owes exactly one outcome. */
   accept(): void {
     this.counts.submitted++
-    if (this.outstanding++ === 0) this.idle.unsafeClose()
+    if (this.outstanding++ === 0) {
+      this.idle.unsafeClose()
+      this.onBusy?.()
+    }
   }
 
   /** A worker took the entry (it counts as running until recorded). */

@@ -42,7 +42,8 @@ const IsPolicy = Schema.declare((u: unknown): u is Restart.Policy =>
 const IsEffect = Schema.declare((u: unknown): u is Effect.Effect<unknown, unknown, unknown> => Effect.isEffect(u))
 const RateLimit = Schema.Struct({ limit: PositiveInt, interval: DurationLike })
 
-const render = (value: unknown): string => {
+/** A value as an `InvalidOptions` message shows it. */
+export const render = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (typeof value === "function") return "a function"
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value)

@@ -38,6 +38,7 @@ import { Intensity } from "./intensity.js"
 import { type Hooks, Ledger } from "./ledger.js"
 import { Lifecycle } from "./lifecycle.js"
 import { type Normalized, validateWorkers } from "./options.js"
+import * as Progress from "./progress.js"
 import * as Fifo from "./queue/fifo.js"
 import * as Keyed from "./queue/keyed.js"
 import { Workers } from "./worker.js"
@@ -177,6 +178,11 @@ export const make = <T, A, E, R, S, Res>(
       })
 
     const awaitStop = lifecycle.await
+    const progressSource = new Progress.Source(
+      ledger,
+      () => lifecycle.phase._tag === "Stopped",
+      Effect.ignore(awaitStop)
+    )
     const shutdown = Effect.zipRight(halt(true), awaitStop)
     const shutdownNow = Effect.zipRight(halt(false), awaitStop)
 
@@ -232,6 +238,7 @@ export const make = <T, A, E, R, S, Res>(
           (mailbox) => Mailbox.toStream(mailbox)
         )
       })),
+      progress: (options) => Progress.make(progressSource, options),
       shutdown,
       shutdownNow
     }
