@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Ref, Schedule, Schema, type Scope } from "effect"
+import { Data, Deferred, Effect, Fiber, Layer, Ref, Schedule, Schema, type Scope } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
 import { backends, drive, eventually, requirePg } from "./durable/backends.js"
@@ -266,4 +266,45 @@ describe("Durable consumer: options", () => {
       expect(yield* Ref.get(calls)).toBe(1)
       expect((yield* producer.status(id)).state).toBe("dead")
     }).pipe(Effect.provide(Durable.layerMemory)))
+})
+
+describe("Durable consumer: shutdown", () => {
+  it.effect("a shutdown while a claim is in flight hands that claim's jobs back at once, not after their lease", () =>
+    Effect.gen(function*() {
+      const claimed = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      // the claim has taken its rows in the store, and its answer is still on the way
+      const slowClaims = Layer.effect(
+        Durable.Store,
+        Effect.map(Durable.Store, (store): Durable.Store["Type"] => ({
+          ...store,
+          claim: (...args) =>
+            Effect.zipLeft(
+              store.claim(...args),
+              Effect.zipRight(Deferred.succeed(claimed, undefined), Deferred.await(gate))
+            )
+        }))
+      ).pipe(Layer.provide(Durable.layerMemory))
+      yield* Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        // one worker claims 2 at first (itself and one ahead)
+        const ids = yield* emails.offerAll([{ to: "a" }, { to: "b" }])
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "1 second",
+          handler: (e) => Effect.succeed(e.to)
+        })
+        yield* Deferred.await(claimed)
+        expect((yield* Effect.forEach(ids, emails.status)).map((info) => info.state)).toEqual(["running", "running"])
+        const stopping = yield* Effect.fork(consumer.shutdownNow)
+        yield* Deferred.succeed(gate, undefined)
+        const stats = yield* Fiber.join(stopping)
+        expect(stats).toMatchObject({ claimed: 2, handedBack: 2, held: 0 })
+        // no time has passed: the lease (600 ms) has not run out, yet another consumer gets both
+        expect((yield* Effect.forEach(ids, emails.status)).map((info) => info.state)).toEqual(["queued", "queued"])
+        const store = yield* Durable.Store
+        expect((yield* store.claim("emails", "another", 10, 600)).map((job) => job.id)).toEqual(ids)
+      }).pipe(Effect.scoped, Effect.provide(slowClaims))
+    }))
 })
