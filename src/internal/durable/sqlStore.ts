@@ -42,6 +42,11 @@ const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
 const INSERT_CHUNK = 5000
 /** rows per settle statement */
 const SETTLE_CHUNK = 1000
+/**
+ * The payload of our notifications. Not empty: @effect/sql-pg's `listen` drops notifications
+ * whose payload is empty, and consumers in other processes would then wake only on their poll.
+ */
+const WAKE = "jobs"
 
 const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
   const id = dialect === "pg" ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -72,9 +77,10 @@ const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
     ...(dialect === "pg"
       ? [
         // one notification per INSERT statement (not per row): consumers wake on enqueue,
-        // including an enqueue inside the caller's transaction (delivered at its commit)
+        // including an enqueue inside the caller's transaction (delivered at its commit);
+        // replaced at every start, so a table made by an older version gets today's payload
         `CREATE OR REPLACE FUNCTION ${table}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN PERFORM pg_notify('${table}', ''); RETURN NULL; END $$`,
+          BEGIN PERFORM pg_notify('${table}', '${WAKE}'); RETURN NULL; END $$`,
         `DO $$ BEGIN
           CREATE TRIGGER ${table}_notify AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${table}_notify();
         EXCEPTION WHEN duplicate_object THEN NULL; END $$`
@@ -137,7 +143,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
   )
   const skipLocked = sql.literal(dialect === "pg" ? "FOR UPDATE SKIP LOCKED" : "")
 
-  const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, '')` : Effect.void
+  const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, ${WAKE})` : Effect.void
   const local = new Map<string, Set<() => void>>()
   const signalLocal = (queue: string) => {
     const signals = local.get(queue)
