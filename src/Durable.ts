@@ -11,8 +11,6 @@
  *
  * @since 0.1.0
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -589,15 +587,34 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
       ),
       SqlStore.make({ table: options.table, ownClient: true })
     ))
-  return Layer.effect(internal.Store, store).pipe(
-    Layer.provide(SqliteClient.layer({ filename: options.file })),
-    Layer.mapError((cause) =>
-      cause instanceof internal.StoreError
-        ? cause
-        : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
-    )
-  )
+  return Layer.unwrapEffect(Effect.map(
+    peer("@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node/SqliteClient")),
+    (SqliteClient) =>
+      Layer.effect(internal.Store, store).pipe(
+        Layer.provide(SqliteClient.layer({ filename: options.file })),
+        Layer.mapError((cause) =>
+          cause instanceof internal.StoreError
+            ? cause
+            : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
+        )
+      )
+  ))
 }
+
+/**
+ * A backend's client module, loaded when its layer is built: `effect-supervisor/durable` loads
+ * with `@effect/sql` and only the backend in use installed.
+ */
+const peer = <M>(name: string, load: () => Promise<M>): Effect.Effect<M, internal.StoreError> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (cause) =>
+      new internal.StoreError({
+        message: `${name} is not installed: it is the optional peer of effect-supervisor/durable for this store ` +
+          `(npm i ${name}@~0.53.0)`,
+        cause
+      })
+  })
 
 /**
  * The options of {@link layerPg}.
@@ -633,15 +650,19 @@ export interface PgOptions extends LayerOptions {
  * @since 0.1.0
  */
 export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, internal.StoreError> =>
-  Layer.provide(
-    Layer.effect(internal.Store, SqlStore.make({ table: options.table, ownClient: true })),
-    PgClient.layer({
-      url: Redacted.make(options.url),
-      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
-    }).pipe(
-      Layer.mapError((cause) => new internal.StoreError({ message: `PostgreSQL: ${cause.message}`, cause }))
-    )
-  )
+  Layer.unwrapEffect(Effect.map(
+    peer("@effect/sql-pg", () => import("@effect/sql-pg/PgClient")),
+    (PgClient) =>
+      Layer.provide(
+        Layer.effect(internal.Store, SqlStore.make({ table: options.table, ownClient: true })),
+        PgClient.layer({
+          url: Redacted.make(options.url),
+          ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
+        }).pipe(
+          Layer.mapError((cause) => new internal.StoreError({ message: `PostgreSQL: ${cause.message}`, cause }))
+        )
+      )
+  ))
 
 /**
  * The store in memory, on the Effect `Clock`: the same leases, fencing, dead letters and
