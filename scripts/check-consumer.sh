@@ -4,6 +4,8 @@
 #   `@effect/platform` installed — no `@effect/platform-node`;
 # - a consumer install holds exactly one copy of `effect` (`npm ls effect`);
 # - `effect-supervisor/threads` loads once the optional peer `@effect/platform-node` is added;
+# - `effect-supervisor/durable` runs a job on PostgreSQL with `@effect/sql` and `@effect/sql-pg`
+#   only (no `@effect/sql-sqlite-node`), and `layerSqlite` then says which peer is missing;
 # - the README's images are in the package;
 # - Effect 4 is refused at install time by the peer range instead of nesting a second copy.
 # Usage: scripts/check-consumer.sh (run from anywhere; builds through `npm pack`'s prepack).
@@ -13,6 +15,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 effect_version="$(node -p 'require(process.argv[1]).devDependencies.effect' "$root/package.json")"
 platform_node_version="$(node -p 'require(process.argv[1]).devDependencies["@effect/platform-node"]' "$root/package.json")"
+sql_version="$(node -p 'require(process.argv[1]).devDependencies["@effect/sql"]' "$root/package.json")"
+sql_pg_version="$(node -p 'require(process.argv[1]).devDependencies["@effect/sql-pg"]' "$root/package.json")"
 
 echo "-- npm pack"
 tarball="$work/$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -1)"
@@ -83,6 +87,40 @@ node --input-type=module -e '
   const { Threads, ThreadRunner } = await import("effect-supervisor/threads")
   if (typeof Threads.resource !== "function" || typeof ThreadRunner.serve !== "function") process.exit(1)
   console.log("effect-supervisor/threads loads with @effect/platform-node")
+'
+
+echo "-- effect-supervisor/durable with one backend installed (PostgreSQL)"
+npm_install "@effect/sql@$sql_version" "@effect/sql-pg@$sql_pg_version"
+one_effect
+if [ -e node_modules/@effect/sql-sqlite-node ]; then
+  echo "@effect/sql-sqlite-node was installed, but only Durable.layerSqlite needs it"
+  exit 1
+fi
+DURABLE_PG_URL="${DURABLE_PG_URL:-postgres://postgres@127.0.0.1:5432/test}" node --input-type=module -e '
+  const { Effect, Schema } = await import("effect")
+  const { Durable } = await import("effect-supervisor/durable")
+  const Squares = Durable.queue("squares", {
+    task: Schema.Number, success: Schema.Number, failure: Schema.Never, maxAttempts: 1, lease: "5 seconds"
+  })
+  const table = `consumer_check_${process.pid}`
+  const square = Effect.scoped(Effect.gen(function*() {
+    const squares = yield* Durable.producer(Squares)
+    const id = yield* squares.offer(7)
+    yield* Durable.consumer({ queue: Squares, workers: 1, timeout: "5 seconds", handler: (n) => Effect.succeed(n * n) })
+    return (yield* squares.await(id)).result
+  })).pipe(Effect.provide(Durable.layerPg({ url: process.env.DURABLE_PG_URL, table })))
+  const result = await Effect.runPromise(square)
+  const pg = (await import("@effect/sql-pg")).PgClient
+  const { Redacted } = await import("effect")
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const sql = yield* pg.PgClient
+    yield* sql.unsafe(`DROP TABLE ${table}`)
+    yield* sql.unsafe(`DROP FUNCTION ${table}_notify()`)
+  })).pipe(Effect.provide(pg.layer({ url: Redacted.make(process.env.DURABLE_PG_URL) }))))
+  if (result !== 49) throw new Error(`unexpected result ${result}`)
+  const missing = await Effect.runPromise(Effect.flip(Effect.provide(Durable.producer(Squares), Durable.layerSqlite({ file: "x.db" }))))
+  if (!missing.message.startsWith("@effect/sql-sqlite-node is not installed")) throw new Error(missing.message)
+  console.log("effect-supervisor/durable runs on PostgreSQL without @effect/sql-sqlite-node:", result)
 '
 
 echo "-- Effect 4 is refused by the peer range"

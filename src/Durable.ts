@@ -11,8 +11,6 @@
  *
  * @since 0.1.0
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -311,13 +309,17 @@ const states: Record<number, JobState> = { 1: "succeeded", 2: "dead", 3: "cancel
  *
  * When to use: wherever jobs are created (a request handler, a cron, another job).
  *
- * Details: `offer`/`offerAll` are one INSERT per 1,000 jobs. Inside the caller's own
+ * Details: `offer`/`offerAll` are one INSERT per 5,000 jobs. Inside the caller's own
  * `sql.withTransaction` (with {@link layer} over the same `SqlClient`) the jobs commit or
- * roll back with the caller's writes: a transactional outbox. On PostgreSQL the insert wakes
- * idle consumers (LISTEN/NOTIFY) when it commits.
+ * roll back with the caller's writes: a transactional outbox — a job whose transaction rolls
+ * back never existed and never runs. On PostgreSQL the insert wakes idle consumers
+ * (LISTEN/NOTIFY) when it commits. A store with its own client ({@link layerSqlite},
+ * {@link layerPg}) never joins the caller's transaction: its jobs commit on their own.
  *
  * Gotchas: `await` polls `status`; it is for scripts and tests, not for request paths that
- * need the result at once.
+ * need the result at once. An id returned inside a transaction that rolled back names
+ * nothing (SQLite may give the same id to the next job). `offerAll` of more than 5,000 jobs
+ * is several statements, each committed on its own unless a transaction is open around them.
  *
  * @example
  * ```ts
@@ -473,10 +475,16 @@ export interface LayerOptions {
  * (transactional outbox). Otherwise {@link layerSqlite} / {@link layerPg} are shorter.
  *
  * Details: wake-ups use LISTEN/NOTIFY when the client is a `PgClient`, `PRAGMA data_version`
- * polled every 20 ms on SQLite, and a poll fallback either way.
+ * polled every 20 ms on SQLite, and a poll fallback either way. Every store statement run
+ * inside a `withTransaction` joins that transaction (that is how @effect/sql works), so
+ * `offer` inside the app's transaction commits or rolls back with it.
  *
  * Gotchas: on SQLite, open the client with a `busy_timeout` (as {@link layerSqlite} does) if
- * several processes share the file.
+ * several processes share the file. The SQLite client has one connection per process: while
+ * the app holds a transaction open, the consumers in that process wait for it (claims,
+ * renewals) — keep such transactions far shorter than a lease. Offer only inside
+ * transactions of this same client: @effect/sql would run the statements on whatever
+ * transaction is open around them.
  *
  * @example
  * ```ts
@@ -542,7 +550,9 @@ export interface SqliteOptions extends LayerOptions {
  * up to `busyTimeout` for another process) — no "database is locked" under contention.
  *
  * Gotchas: better-sqlite3 is synchronous: a statement blocks the event loop for its
- * duration (microseconds to a few ms for batches). Not for network filesystems.
+ * duration (microseconds to a few ms for batches). Not for network filesystems. The store
+ * has its own client: an `offer` inside the app's own `withTransaction` is not part of it
+ * (for a transactional outbox use {@link layer} over the app's client).
  *
  * @example
  * ```ts
@@ -575,17 +585,36 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
         ),
         (cause) => new internal.StoreError({ message: `SQLite pragmas: ${cause.message}`, cause })
       ),
-      SqlStore.make(options)
+      SqlStore.make({ table: options.table, ownClient: true })
     ))
-  return Layer.effect(internal.Store, store).pipe(
-    Layer.provide(SqliteClient.layer({ filename: options.file })),
-    Layer.mapError((cause) =>
-      cause instanceof internal.StoreError
-        ? cause
-        : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
-    )
-  )
+  return Layer.unwrapEffect(Effect.map(
+    peer("@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node/SqliteClient")),
+    (SqliteClient) =>
+      Layer.effect(internal.Store, store).pipe(
+        Layer.provide(SqliteClient.layer({ filename: options.file })),
+        Layer.mapError((cause) =>
+          cause instanceof internal.StoreError
+            ? cause
+            : new internal.StoreError({ message: `SQLite: ${String(cause)}`, cause })
+        )
+      )
+  ))
 }
+
+/**
+ * A backend's client module, loaded when its layer is built: `effect-supervisor/durable` loads
+ * with `@effect/sql` and only the backend in use installed.
+ */
+const peer = <M>(name: string, load: () => Promise<M>): Effect.Effect<M, internal.StoreError> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (cause) =>
+      new internal.StoreError({
+        message: `${name} is not installed: it is the optional peer of effect-supervisor/durable for this store ` +
+          `(npm i ${name}@~0.53.0)`,
+        cause
+      })
+  })
 
 /**
  * The options of {@link layerPg}.
@@ -606,6 +635,10 @@ export interface PgOptions extends LayerOptions {
  * When to use: several processes or machines share the work, or the app already runs
  * PostgreSQL.
  *
+ * Gotchas: the store has its own connection pool: an `offer` inside the app's own
+ * `withTransaction` is not part of it (for a transactional outbox use {@link layer} over the
+ * app's `PgClient`).
+ *
  * @example
  * ```ts
  * import { Durable } from "effect-supervisor/durable"
@@ -617,15 +650,19 @@ export interface PgOptions extends LayerOptions {
  * @since 0.1.0
  */
 export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, internal.StoreError> =>
-  Layer.provide(
-    layerWith(options),
-    PgClient.layer({
-      url: Redacted.make(options.url),
-      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
-    }).pipe(
-      Layer.mapError((cause) => new internal.StoreError({ message: `PostgreSQL: ${cause.message}`, cause }))
-    )
-  )
+  Layer.unwrapEffect(Effect.map(
+    peer("@effect/sql-pg", () => import("@effect/sql-pg/PgClient")),
+    (PgClient) =>
+      Layer.provide(
+        Layer.effect(internal.Store, SqlStore.make({ table: options.table, ownClient: true })),
+        PgClient.layer({
+          url: Redacted.make(options.url),
+          ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
+        }).pipe(
+          Layer.mapError((cause) => new internal.StoreError({ message: `PostgreSQL: ${cause.message}`, cause }))
+        )
+      )
+  ))
 
 /**
  * The store in memory, on the Effect `Clock`: the same leases, fencing, dead letters and

@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Ref, Schedule, Schema, type Scope } from "effect"
+import { Data, Deferred, Effect, Fiber, Layer, Ref, Schedule, Schema, type Scope } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
-import { backends, drive, eventually, requirePg } from "./durable/backends.js"
+import { join } from "node:path"
+import pg from "pg"
+import {
+  backends,
+  drive,
+  dropPgTables,
+  eventually,
+  pgUrl,
+  removeDir,
+  requirePg,
+  tempDir,
+  uniqueTable
+} from "./durable/backends.js"
 
 class Bounced extends Schema.TaggedError<Bounced>()("Bounced", { to: Schema.String }) {}
 class Transient extends Data.TaggedError("Transient")<{}> {}
@@ -266,4 +278,140 @@ describe("Durable consumer: options", () => {
       expect(yield* Ref.get(calls)).toBe(1)
       expect((yield* producer.status(id)).state).toBe("dead")
     }).pipe(Effect.provide(Durable.layerMemory)))
+})
+
+describe("Durable consumer: shutdown", () => {
+  it.effect("a shutdown while a claim is in flight hands that claim's jobs back at once, not after their lease", () =>
+    Effect.gen(function*() {
+      const claimed = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      // the claim has taken its rows in the store, and its answer is still on the way
+      const slowClaims = Layer.effect(
+        Durable.Store,
+        Effect.map(Durable.Store, (store): Durable.Store["Type"] => ({
+          ...store,
+          claim: (...args) =>
+            Effect.zipLeft(
+              store.claim(...args),
+              Effect.zipRight(Deferred.succeed(claimed, undefined), Deferred.await(gate))
+            )
+        }))
+      ).pipe(Layer.provide(Durable.layerMemory))
+      yield* Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        // one worker claims 2 at first (itself and one ahead)
+        const ids = yield* emails.offerAll([{ to: "a" }, { to: "b" }])
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          timeout: "1 second",
+          handler: (e) => Effect.succeed(e.to)
+        })
+        yield* Deferred.await(claimed)
+        expect((yield* Effect.forEach(ids, emails.status)).map((info) => info.state)).toEqual(["running", "running"])
+        const stopping = yield* Effect.fork(consumer.shutdownNow)
+        yield* Deferred.succeed(gate, undefined)
+        const stats = yield* Fiber.join(stopping)
+        expect(stats).toMatchObject({ claimed: 2, handedBack: 2, held: 0 })
+        // no time has passed: the lease (600 ms) has not run out, yet another consumer gets both
+        expect((yield* Effect.forEach(ids, emails.status)).map((info) => info.state)).toEqual(["queued", "queued"])
+        const store = yield* Durable.Store
+        expect((yield* store.claim("emails", "another", 10, 600)).map((job) => job.id)).toEqual(ids)
+      }).pipe(Effect.scoped, Effect.provide(slowClaims))
+    }))
+})
+
+describe("Durable consumer: wake-ups from another process", () => {
+  // a lease and a poll far beyond the bounds below: only a wake-up gets a job run in time
+  const Slow = Durable.queue("wake", {
+    task: Schema.String,
+    success: Schema.String,
+    failure: Schema.Never,
+    maxAttempts: 3,
+    lease: "30 seconds"
+  })
+  const dir = tempDir()
+  const tables: Array<string> = []
+  afterAll(async () => {
+    removeDir(dir)
+    await dropPgTables(tables)
+  })
+  const listeners = (table: string) =>
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: pgUrl })
+      await client.connect()
+      try {
+        const rows = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1", [
+          `LISTEN "${table}"`
+        ])
+        return rows.rows[0].n as number
+      } finally {
+        await client.end()
+      }
+    })
+  const cases = [
+    {
+      name: "sqlite (PRAGMA data_version)",
+      where: () => join(dir, `${uniqueTable("wake")}.db`),
+      store: (file: string) => Durable.layerSqlite({ file }),
+      // real time: the watcher's first read of data_version (at once, then every 20 ms) must
+      // come before the other connection's commit; nothing observable says when it happened
+      listening: (_: string) => Effect.sleep("500 millis")
+    },
+    {
+      name: "pg (LISTEN/NOTIFY)",
+      where: () => {
+        const table = uniqueTable("durable_wake")
+        tables.push(table)
+        return table
+      },
+      store: (table: string) => Durable.layerPg({ url: pgUrl, table }),
+      // one LISTEN session per store: the holder's and the idle consumer's
+      listening: (table: string) => eventually(listeners(table), (n) => n === 2)
+    }
+  ]
+  for (const backend of cases) {
+    it.live(
+      `${backend.name}: an idle consumer runs jobs handed back or offered elsewhere at once, not at its poll`,
+      () =>
+        Effect.gen(function*() {
+          const where = backend.where()
+          // two stores over one file/table: two processes' worth of connections and wake-ups
+          const here = yield* Layer.build(backend.store(where))
+          const elsewhere = yield* Layer.build(backend.store(where))
+          const producer = yield* Effect.provide(Durable.producer(Slow), elsewhere)
+          const ids = yield* producer.offerAll(["a", "b", "c"])
+          const holder = yield* Effect.provide(
+            Durable.consumer({
+              queue: Slow,
+              workers: 1,
+              prefetch: 5,
+              timeout: "1 minute",
+              handler: () => Effect.never
+            }),
+            elsewhere
+          )
+          yield* eventually(holder.stats, (stats) => stats.held === 3)
+          yield* Effect.provide(
+            Durable.consumer({
+              queue: Slow,
+              workers: 2,
+              timeout: "5 seconds",
+              pollInterval: "30 seconds",
+              handler: (task) => Effect.succeed(`ran ${task}`)
+            }),
+            here
+          )
+          yield* backend.listening(where)
+          const bounded = <A, E>(effect: Effect.Effect<A, E>, what: string) =>
+            Effect.timeoutFail(effect, { duration: "5 seconds", onTimeout: () => new Error(`no wake-up for ${what}`) })
+          yield* holder.shutdownNow
+          const handedBack = yield* bounded(Effect.forEach(ids, (id) => producer.await(id)), "the hand back")
+          expect(handedBack.map((info) => info.result)).toEqual(["ran a", "ran b", "ran c"])
+          const id = yield* producer.offer("d")
+          expect((yield* bounded(producer.await(id), "the offer")).result).toBe("ran d")
+        }).pipe(Effect.scoped),
+      20_000
+    )
+  }
 })

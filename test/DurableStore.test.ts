@@ -1,10 +1,20 @@
 import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
 import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
-import { backends, removeDir, requirePg, tempDir } from "./durable/backends.js"
+import {
+  backends,
+  dropPgTables,
+  eventually,
+  pgUrl,
+  removeDir,
+  requirePg,
+  tempDir,
+  uniqueTable
+} from "./durable/backends.js"
 
 const Jobs = Durable.queue("jobs", {
   task: Schema.Struct({ n: Schema.Number }),
@@ -204,26 +214,112 @@ for (const backend of all.list) {
   })
 }
 
-describe("Durable store: enqueue inside the caller's transaction (outbox)", () => {
-  it.live("SQLite: a rolled back transaction leaves no job; a committed one does", () => {
-    const dir = tempDir()
-    const client = SqliteClient.layer({ filename: join(dir, "outbox.db") })
-    return Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const plain = yield* Durable.producer(Plain)
-      yield* sql`CREATE TABLE orders (id INTEGER PRIMARY KEY)`
-      const failed = yield* Effect.either(sql.withTransaction(Effect.gen(function*() {
-        yield* sql`INSERT INTO orders (id) VALUES (1)`
-        yield* plain.offer(1)
-        return yield* Effect.fail("rollback")
-      })))
-      expect(failed._tag).toBe("Left")
-      const id = yield* sql.withTransaction(Effect.zipRight(sql`INSERT INTO orders (id) VALUES (2)`, plain.offer(2)))
-      const store = yield* Durable.Store
-      expect(yield* store.claim("plain", "a", 10, 10_000)).toEqual([{ id, payload: "2", attempts: 1 }])
-    }).pipe(
-      Effect.provide(Layer.provideMerge(Durable.layer, client)),
-      Effect.ensuring(Effect.sync(() => removeDir(dir)))
-    )
-  })
+const outboxDir = tempDir()
+const outboxTables: Array<string> = []
+afterAll(async () => {
+  removeDir(outboxDir)
+  await dropPgTables(outboxTables)
+})
+const outboxClients: ReadonlyArray<
+  { readonly name: string; readonly client: () => Layer.Layer<SqlClient.SqlClient, unknown> }
+> = [
+  { name: "SQLite", client: () => SqliteClient.layer({ filename: join(outboxDir, `${uniqueTable("outbox")}.db`) }) },
+  { name: "PostgreSQL", client: () => PgClient.layer({ url: Redacted.make(pgUrl) }) }
+]
+
+describe("Durable store: enqueue inside the caller's own transaction (outbox), with a consumer running", () => {
+  for (const dialect of outboxClients) {
+    it.live(`${dialect.name}: rolled back, the job does not exist and never runs; committed, it runs`, () => {
+      const jobsTable = uniqueTable("outbox_jobs")
+      const ordersTable = uniqueTable("outbox_orders")
+      outboxTables.push(jobsTable, ordersTable)
+      return Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const plain = yield* Durable.producer(Plain)
+        const orders = sql(ordersTable)
+        yield* sql`CREATE TABLE ${orders} (id INTEGER PRIMARY KEY)`
+        const order = (id: number) => sql`INSERT INTO ${orders} (id) VALUES (${id})`
+        const ran = yield* Ref.make<ReadonlyArray<number>>([])
+        const consumer = yield* Durable.consumer({
+          queue: Plain,
+          workers: 2,
+          timeout: "5 seconds",
+          pollInterval: "50 millis",
+          handler: (n) => Ref.update(ran, (list) => [...list, n])
+        })
+        const failed = yield* Effect.either(
+          sql.withTransaction(Effect.zipRight(Effect.zipRight(order(1), plain.offer(1)), Effect.fail("declined")))
+        )
+        expect(failed).toEqual(Either.left("declined"))
+        const died = yield* Effect.exit(
+          sql.withTransaction(Effect.zipRight(Effect.zipRight(order(2), plain.offer(2)), Effect.die("bug")))
+        )
+        expect(Exit.isFailure(died)).toBe(true)
+        const id = yield* sql.withTransaction(Effect.gen(function*() {
+          yield* order(3)
+          const id = yield* plain.offer(3)
+          // real time on purpose: the consumer claims on the database's wall clock; give it
+          // several polls while the transaction is open — it must not see the job yet
+          yield* Effect.sleep("300 millis")
+          expect(yield* Ref.get(ran)).toEqual([])
+          return id
+        }))
+        expect(yield* plain.await(id)).toMatchObject({ state: "succeeded", attempts: 1 })
+        yield* eventually(consumer.stats, (stats) => stats.held === 0)
+        // the rolled back jobs went with the rest of their transactions: nothing ran but job 3
+        expect(yield* Ref.get(ran)).toEqual([3])
+        expect(yield* sql`SELECT payload FROM ${sql(jobsTable)}`).toEqual([{ payload: "3" }])
+        expect(yield* sql`SELECT id FROM ${orders}`).toEqual([{ id: 3 }])
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(Layer.provideMerge(Durable.layerWith({ table: jobsTable }), dialect.client()))
+      )
+    })
+  }
+})
+
+describe("Durable store: a store with its own client never joins the caller's transaction on another client", () => {
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly store: () => Layer.Layer<Durable.Store, Durable.StoreError>
+    readonly app: () => Layer.Layer<SqlClient.SqlClient, unknown>
+  }> = [
+    {
+      name: "Durable.layerSqlite inside a PostgreSQL transaction",
+      store: () => Durable.layerSqlite({ file: join(outboxDir, `${uniqueTable("own")}.db`) }),
+      app: () => PgClient.layer({ url: Redacted.make(pgUrl) })
+    },
+    {
+      name: "Durable.layerPg inside a SQLite transaction",
+      store: () => {
+        const table = uniqueTable("own_jobs")
+        outboxTables.push(table)
+        return Durable.layerPg({ url: pgUrl, table })
+      },
+      app: () => SqliteClient.layer({ filename: join(outboxDir, `${uniqueTable("app")}.db`) })
+    }
+  ]
+  for (const { app, name, store } of cases) {
+    it.live(`${name}: the job commits on its own store, apart from the caller's rollback`, () => {
+      const ordersTable = uniqueTable("own_orders")
+      outboxTables.push(ordersTable)
+      return Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const plain = yield* Durable.producer(Plain)
+        const orders = sql(ordersTable)
+        yield* sql`CREATE TABLE ${orders} (id INTEGER PRIMARY KEY)`
+        const offered: Array<string> = []
+        const failed = yield* Effect.either(sql.withTransaction(Effect.gen(function*() {
+          yield* sql`INSERT INTO ${orders} (id) VALUES (1)`
+          offered.push(yield* plain.offer(1))
+          return yield* Effect.fail("declined")
+        })))
+        expect(failed).toEqual(Either.left("declined"))
+        // the caller's write went back; the job, in another database, was never part of it
+        expect(yield* sql`SELECT id FROM ${orders}`).toEqual([])
+        expect(offered.length).toBe(1)
+        expect((yield* plain.status(offered[0])).state).toBe("queued")
+      }).pipe(Effect.provide(Layer.merge(store(), app())))
+    })
+  }
 })

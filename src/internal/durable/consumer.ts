@@ -217,15 +217,22 @@ class ConsumerImpl<T, A, E, R> {
         }
         const limit = Math.min(CLAIM_BATCH, room)
         const sentAt = this.clock.unsafeCurrentTimeMillis()
-        const claimed = yield* Effect.either(this.store.claim(queue.name, this.owner, limit, this.leaseMillis))
+        // uninterruptible: the rows a claim took in the store must reach the held set, or a
+        // shutdown arriving mid-claim would leave them leased until the lease runs out
+        // instead of handing them back at once
+        const claimed = yield* Effect.uninterruptible(Effect.either(Effect.flatMap(
+          this.store.claim(queue.name, this.owner, limit, this.leaseMillis),
+          (jobs) => {
+            const took = this.clock.unsafeCurrentTimeMillis() - sentAt
+            this.claimMillis = this.claimMillis * 0.8 + took * 0.2
+            return Effect.as(jobs.length > 0 ? this.accept(jobs, sentAt + this.leaseMillis) : Effect.void, jobs)
+          }
+        )))
         if (claimed._tag === "Left") {
           yield* Effect.logWarning("durable claim failed; retrying", claimed.left)
           yield* Effect.sleep(Math.min(this.pollMillis, 1000))
           continue
         }
-        const took = this.clock.unsafeCurrentTimeMillis() - sentAt
-        this.claimMillis = this.claimMillis * 0.8 + took * 0.2
-        if (claimed.right.length > 0) yield* this.accept(claimed.right, sentAt + this.leaseMillis)
         if (claimed.right.length < limit) yield* this.idle
       }
     })

@@ -10,6 +10,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -20,6 +21,14 @@ import { Status, StoreError } from "./protocol.js"
 export interface SqlStoreOptions {
   /** the jobs table; its indexes and trigger are named after it */
   readonly table?: string | undefined
+  /**
+   * The client is the store's own (layerSqlite, layerPg), not the application's: its
+   * statements never join a transaction open around them. @effect/sql runs every statement
+   * inside a `withTransaction` on that transaction's connection, whichever client it came
+   * from — so without this, an `offer` inside the app's transaction on another database (or
+   * dialect) would run our SQL there.
+   */
+  readonly ownClient?: boolean | undefined
 }
 
 type Dialect = "pg" | "sqlite"
@@ -33,6 +42,11 @@ const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
 const INSERT_CHUNK = 5000
 /** rows per settle statement */
 const SETTLE_CHUNK = 1000
+/**
+ * The payload of our notifications. Not empty: @effect/sql-pg's `listen` drops notifications
+ * whose payload is empty, and consumers in other processes would then wake only on their poll.
+ */
+const WAKE = "jobs"
 
 const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
   const id = dialect === "pg" ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -63,9 +77,10 @@ const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
     ...(dialect === "pg"
       ? [
         // one notification per INSERT statement (not per row): consumers wake on enqueue,
-        // including an enqueue inside the caller's transaction (delivered at its commit)
+        // including an enqueue inside the caller's transaction (delivered at its commit);
+        // replaced at every start, so a table made by an older version gets today's payload
         `CREATE OR REPLACE FUNCTION ${table}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN PERFORM pg_notify('${table}', ''); RETURN NULL; END $$`,
+          BEGIN PERFORM pg_notify('${table}', '${WAKE}'); RETURN NULL; END $$`,
         `DO $$ BEGIN
           CREATE TRIGGER ${table}_notify AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${table}_notify();
         EXCEPTION WHEN duplicate_object THEN NULL; END $$`
@@ -96,7 +111,7 @@ export const make = (
       })
     }
     yield* runMigrations(sql, dialect, table)
-    return makeService(sql, dialect, table)
+    return makeService(sql, dialect, table, options.ownClient === true)
   })
 
 const runMigrations = (sql: SqlClient.SqlClient, dialect: Dialect, table: string) => {
@@ -115,7 +130,11 @@ const runMigrations = (sql: SqlClient.SqlClient, dialect: Dialect, table: string
   )
 }
 
-const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string): StoreService => {
+const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, ownClient: boolean): StoreService => {
+  const outsideTransactions = Context.omit(SqlClient.TransactionConnection)
+  /** one store operation: its errors as StoreError; with an own client, on that client's connections */
+  const op = <A>(message: string, effect: Effect.Effect<A, SqlError.SqlError>) =>
+    wrap(message, ownClient ? Effect.mapInputContext(effect, outsideTransactions<never>) : effect)
   const t = sql(table)
   const now = sql.literal(
     dialect === "pg"
@@ -124,7 +143,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
   )
   const skipLocked = sql.literal(dialect === "pg" ? "FOR UPDATE SKIP LOCKED" : "")
 
-  const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, '')` : Effect.void
+  const notify = dialect === "pg" ? sql`SELECT pg_notify(${table}, ${WAKE})` : Effect.void
   const local = new Map<string, Set<() => void>>()
   const signalLocal = (queue: string) => {
     const signals = local.get(queue)
@@ -174,7 +193,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
   }
 
   const enqueue: StoreService["enqueue"] = (queue, jobs) =>
-    wrap(
+    op(
       "enqueue",
       Effect.gen(function*() {
         const ids: Array<JobId> = new Array(jobs.length)
@@ -206,7 +225,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const claim: StoreService["claim"] = (queue, owner, limit, leaseMillis) =>
-    wrap(
+    op(
       "claim",
       Effect.map(
         // a delivery past max_attempts (its consumers died each time) becomes a dead letter
@@ -247,7 +266,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const renew: StoreService["renew"] = (queue, owner, ids, leaseMillis) =>
-    ids.length === 0 ? Effect.succeed([]) : wrap(
+    ids.length === 0 ? Effect.succeed([]) : op(
       "renew",
       Effect.map(
         sql<{ id: string | number; attempts: number }>`
@@ -287,7 +306,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
   }
 
   const settle: StoreService["settle"] = (queue, owner, settlements) =>
-    wrap(
+    op(
       "settle",
       Effect.gen(function*() {
         const won: Array<JobId> = []
@@ -306,7 +325,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const get: StoreService["get"] = (queue, id) =>
-    wrap(
+    op(
       "status",
       Effect.map(
         sql<Record<string, unknown>>`
@@ -335,7 +354,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const cancel: StoreService["cancel"] = (queue, id) =>
-    wrap(
+    op(
       "cancel",
       Effect.map(
         sql<{ id: string | number }>`
@@ -347,7 +366,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const retryDead: StoreService["retryDead"] = (queue, olderThanMillis) =>
-    wrap(
+    op(
       "retryDead",
       Effect.gen(function*() {
         const rows = yield* sql<{ id: string | number }>`
@@ -363,7 +382,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const cleanup: StoreService["cleanup"] = (queue, retention, batch) =>
-    wrap(
+    op(
       "cleanup",
       Effect.gen(function*() {
         let total = 0
@@ -384,7 +403,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string):
     )
 
   const nextDue: StoreService["nextDue"] = (queue) =>
-    wrap(
+    op(
       "nextDue",
       Effect.map(
         sql<{ due: string | number | null }>`
