@@ -107,7 +107,7 @@ export const make = <T, A, E, R, S, Res>(
       lifecycle,
       intensity,
       attempt,
-      resource: (options.resource ?? Effect.void) as Effect.Effect<Res, unknown, R | Scope.Scope>,
+      resource: options.resource as Effect.Effect<Res, unknown, R | Scope.Scope> | undefined,
       context,
       clock,
       released: () => admission!.release(),

@@ -23,6 +23,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import type * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { type Escalated, type TaskTimeout, WorkerCrashed } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
@@ -75,7 +77,8 @@ export interface Environment<T, A, E, R, S, Res> {
   readonly lifecycle: Lifecycle<any>
   readonly intensity: Intensity
   readonly attempt: Attempt<T, A, E, R, Res>
-  readonly resource: Effect.Effect<Res, unknown, R | Scope.Scope>
+  /** undefined: the supervisor has no resource */
+  readonly resource: Effect.Effect<Res, unknown, R | Scope.Scope> | undefined
   readonly context: Context.Context<R>
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   /** a claimed entry started (or was dropped from a chunk): its capacity slot is free */
@@ -156,7 +159,9 @@ export class Workers<T, A, E, R, S, Res> {
       // A daemon tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
       // FiberSet entry per worker). Interruptible explicitly: the supervisor is built under
       // `uninterruptible`, which forks inherit.
-      Effect.forkDaemon(Effect.interruptible(Effect.provide(this.incarnations(slot), this.env.context))),
+      // No `Effect.provide` around the worker's life: each incarnation sets its fiber's context
+      // (see `incarnation`), which keeps no frame on the stack of a worker that lives for months.
+      Effect.forkDaemon(Effect.interruptible(this.incarnations(slot) as Effect.Effect<void>)),
       (fiber) => {
         this.fibers.add(fiber)
         fiber.addObserver(() => {
@@ -191,9 +196,11 @@ export class Workers<T, A, E, R, S, Res> {
 
   /** A worker's life: incarnations of (acquire resource → serve) under the restart policy. */
   private incarnations(slot: Slot<T>): Effect.Effect<void, never, R> {
+    // R is met by the context each incarnation sets on the fiber
     const { intensity, lifecycle } = this.env
     return Effect.gen(this, function*() {
-      const backoff = yield* intensity.driver
+      // made at the first restart: most workers never restart, and a driver is a Ref and closures
+      let backoff: Schedule.ScheduleDriver<unknown, unknown> | undefined
       while (!slot.retiring && !lifecycle.halting) {
         slot.restartRequested = false
         slot.crash = undefined
@@ -205,6 +212,7 @@ export class Workers<T, A, E, R, S, Res> {
         }
         if (lifecycle.halting) return
         slot.incarnation++
+        backoff ??= yield* intensity.driver
         if (slot.completed > 0) {
           slot.futile = 0
           yield* backoff.reset
@@ -218,16 +226,39 @@ export class Workers<T, A, E, R, S, Res> {
     })
   }
 
-  /** One incarnation: the resource in its own scope, tasks handed back before it is released. */
+  /**
+   * One incarnation: the resource in its own scope, tasks handed back before it is released.
+   *
+   * The worker's fiber is its own, so the context (the supervisor's services, `WorkerInfo`,
+   * and `Scope`: the resource's scope while it is acquired, the attempt's scope while tasks
+   * run) is set on it rather than provided: `Effect.provide` keeps frames on the stack for
+   * the whole incarnation (~20 KB per idle worker with the old nesting, measured).
+   */
   private incarnation(slot: Slot<T>): Effect.Effect<Stop, unknown, R> {
-    const info = WorkerInfo.of({ id: slot.id, incarnation: slot.incarnation })
-    return Effect.scoped(
-      Effect.flatMap(this.env.resource, (resource) =>
+    const services = Context.add(
+      this.env.context,
+      WorkerInfo,
+      WorkerInfo.of({ id: slot.id, incarnation: slot.incarnation })
+    ) as Context.Context<unknown>
+    const serving = FiberRef.set(FiberRef.currentContext, Context.add(services, Scope.Scope, slot.scope))
+    // its Scope is the one set on the fiber just before it runs
+    const acquire = this.env.resource as Effect.Effect<Res, unknown, R> | undefined
+    if (acquire === undefined) {
+      return Effect.onExit(
+        Effect.zipRight(serving, this.serve(slot, undefined as Res)),
+        (exit) => this.handBack(slot, exit)
+      )
+    }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Scope.make(), (scope) =>
         Effect.onExit(
-          Effect.provideService(this.serve(slot, resource), Scope.Scope, slot.scope),
-          (exit) => this.handBack(slot, exit)
+          restore(Effect.zipRight(
+            FiberRef.set(FiberRef.currentContext, Context.add(services, Scope.Scope, scope)),
+            Effect.flatMap(acquire, (resource) => Effect.zipRight(serving, this.serve(slot, resource)))
+          )),
+          (exit) => Effect.ensuring(this.handBack(slot, exit), Scope.close(scope, exit))
         ))
-    ).pipe(Effect.provideService(WorkerInfo, info))
+    )
   }
 
   /**
