@@ -266,3 +266,44 @@ describe("scheduling options", () => {
       expect(zero.message).toBe("perKey must be an integer >= 1, got 0")
     }))
 })
+
+describe("waking parked workers", () => {
+  // Parked workers are woken one after another as work is found (not one per task): a burst
+  // must still reach every worker, or slow tasks would queue behind a few awake ones.
+  it.effect("a burst of slow tasks onto 256 parked workers runs them all at once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      let running = 0
+      let most = 0
+      const sup = yield* Supervisor.make({
+        workers: 256,
+        capacity: 4096,
+        handler: (_: number) =>
+          Effect.ensuring(
+            Effect.zipRight(
+              Effect.sync(() => {
+                most = Math.max(most, ++running)
+              }),
+              Effect.sleep("1 second")
+            ),
+            Effect.sync(() => running--)
+          )
+      })
+      yield* settle
+      yield* sup.submitAll(Array.from({ length: 256 }, (_, i) => i))
+      yield* settle
+      expect(most).toBe(256)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* sup.stats).toMatchObject({ succeeded: 256, running: 0, queued: 0 })
+      // a second burst after everyone parked again
+      yield* sup.submitAll(Array.from({ length: 300 }, (_, i) => i))
+      yield* settle
+      expect(running).toBe(256)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(running).toBe(44)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* sup.stats).toMatchObject({ succeeded: 556, running: 0, queued: 0 })
+    })))
+})
