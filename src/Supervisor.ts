@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
@@ -438,9 +439,8 @@ export interface ProgressOptions {
  *
  * Gotchas: on a supervisor that already ran tasks, a batch's `total` is `stats.submitted`
  * before it plus its size; a supervisor shared with other producers shows their work too —
- * give a batch its own supervisor (as `run` does) for a bar of that batch alone. `run` keeps
- * its supervisor to itself: for progress on a batch, `make`, `submitAll` and `shutdown`, which
- * is what `run` does.
+ * give a batch its own supervisor (as `run` does) for a bar of that batch alone:
+ * {@link runWithProgress} is `run` with this stream.
  *
  * @example
  * ```ts
@@ -690,18 +690,80 @@ export const run = <T, A, E = never, R = never, S = void, Res = void>(
   items: Iterable<T>,
   options: Options<T, A, E, R, S, Res>
 ): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>> =>
+  batch(items, options, () => Effect.void)
+
+/**
+ * `run`, with a live view of the batch: `observe` gets the batch's progress stream (see
+ * {@link progress}; its `total` is the number of items) and runs alongside it. The result is
+ * the batch's `Summary`, once the stream has ended and `observe` returned.
+ *
+ * When to use: a command-line batch with a progress bar, or a job whose progress is reported
+ * somewhere (a log line per second, a status endpoint), without writing `make`, `submitAll`
+ * and `shutdown` by hand.
+ *
+ * Details: `items` are read once, up front (to know the total). Snapshots come at most once
+ * per `every` (default 1 second), one at the start and one at the end. `observe` runs in its
+ * own fiber: the batch does not wait for a slow observer, and the stream never backs up (a
+ * slow consumer sees fewer snapshots).
+ *
+ * Gotchas: if `observe` fails, the batch still runs to its end, then `runWithProgress` fails
+ * with that error (the summary is lost: observe with `Effect.ignore` or `catchAll` if the
+ * report is best effort).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Supervisor } from "effect-supervisor"
+ *
+ * const seen: Array<string> = []
+ * const program = Supervisor.runWithProgress(
+ *   [1, 2, 3, 4],
+ *   { workers: 2, handler: (n: number) => Effect.succeed(n * n), initial: 0, combine: (sum, sq: number) => sum + sq },
+ *   (progress) => Stream.runForEach(progress, (p) => Effect.sync(() => seen.push(`${p.done}/${p.total}`)))
+ * )
+ *
+ * Effect.runPromise(program).then((summary) => console.log(summary.state, seen.at(-1))) // 30 4/4
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const runWithProgress = <T, A, E = never, R = never, S = void, Res = void, E2 = never, R2 = never>(
+  items: Iterable<T>,
+  options: Options<T, A, E, R, S, Res>,
+  observe: (progress: Stream.Stream<Progress, InvalidOptions>) => Effect.Effect<void, E2, R2>,
+  every?: Duration.DurationInput
+): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated | E2, Provided<R> | R2> => {
+  const tasks = Array.from(items)
+  return batch(
+    tasks,
+    options,
+    (supervisor) =>
+      observe(supervisor.progress(every === undefined ? { total: tasks.length } : { total: tasks.length, every }))
+  )
+}
+
+/** A batch on its own supervisor, with `during` running alongside it (joined at the end). */
+const batch = <T, A, E, R, S, Res, E2, R2>(
+  items: Iterable<T>,
+  options: Options<T, A, E, R, S, Res>,
+  during: (supervisor: Supervisor<T, A, E, S>) => Effect.Effect<void, E2, R2>
+): Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated | E2, Provided<R> | R2> =>
   Effect.scoped(
-    // a batch keeps every failure and dropped task in its Summary
-    Effect.flatMap(
-      make({ ...options, retain: { failures: Infinity, dropped: Infinity, ...options.retain } }),
-      (supervisor) =>
-        Effect.zipRight(
-          // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
-          Effect.ignore(supervisor.submitAll(items)),
-          supervisor.shutdown
-        )
-    )
-  ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated, Provided<R>>
+    Effect.gen(function*() {
+      // a batch keeps every failure and dropped task in its Summary
+      const supervisor = yield* make({
+        ...options,
+        retain: { failures: Infinity, dropped: Infinity, ...options.retain }
+      })
+      const alongside = yield* Effect.forkScoped(during(supervisor))
+      // the supervisor closes only through `shutdown` below, or escalation (then shutdown fails)
+      yield* Effect.ignore(supervisor.submitAll(items))
+      const summary = yield* supervisor.shutdown
+      yield* Fiber.join(alongside)
+      return summary
+    })
+  ) as Effect.Effect<Summary<T, A, E, S>, InvalidOptions | Escalated | E2, Provided<R> | R2>
 
 /**
  * The class {@link Tag} returns: a `Context.Tag` whose service is the supervisor, with the

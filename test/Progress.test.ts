@@ -199,3 +199,61 @@ describe("Supervisor.progress", () => {
       expect((yield* failure({ total: -1 })).message).toBe("total must be an integer >= 0, got -1")
     }).pipe(Effect.scoped))
 })
+
+describe("Supervisor.runWithProgress", () => {
+  it.effect("runs the batch with the observer alongside; the summary once the stream ended", () =>
+    Effect.gen(function*() {
+      const seen: Array<ReturnType<typeof view>> = []
+      const fiber = yield* Effect.fork(Supervisor.runWithProgress(
+        [100, 100, 300, -1],
+        {
+          workers: 2,
+          handler: (n: number) => (n < 0 ? Effect.fail("negative" as const) : Effect.sleep(Duration.millis(n))),
+          initial: 0,
+          combine: (done) => done + 1
+        },
+        (progress) => Stream.runForEach(progress, (p) => Effect.sync(() => seen.push(view(p)))),
+        "200 millis"
+      ))
+      // two workers: three tasks have ended by the tick at 200, the last (300) ends at 300
+      yield* TestClock.adjust("400 millis")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary.state).toBe(3)
+      expect(summary.stats).toMatchObject({ submitted: 4, succeeded: 3, failed: 1 })
+      expect(seen).toEqual([
+        { ...counts, done: 0, total: 4, elapsed: 0, ratePerSecond: 0, eta: Option.none() },
+        {
+          ...counts,
+          done: 3,
+          total: 4,
+          succeeded: 2,
+          failed: 1,
+          elapsed: 200,
+          ratePerSecond: 15,
+          eta: Option.some(67)
+        },
+        {
+          ...counts,
+          done: 4,
+          total: 4,
+          succeeded: 3,
+          failed: 1,
+          elapsed: 300,
+          ratePerSecond: 4 / 0.3,
+          eta: Option.some(0)
+        }
+      ])
+    }))
+
+  it.effect("an observer that fails fails the batch after it ran to its end", () =>
+    Effect.gen(function*() {
+      let ran = 0
+      const exit = yield* Effect.exit(Supervisor.runWithProgress(
+        [1, 2, 3],
+        { workers: 1, handler: (_: number) => Effect.sync(() => ran++) },
+        () => Effect.fail("observer broke" as const)
+      ))
+      expect(exit).toEqual(Exit.fail("observer broke"))
+      expect(ran).toBe(3)
+    }))
+})
