@@ -57,6 +57,16 @@ describe("drain on scope close", () => {
       expect(yield* sup.stats).toMatchObject({ succeeded: 2, interrupted: 1, running: 0 })
     }))
 
+  it.effect("a task still queued at the deadline ends Interrupted without running", () =>
+    Effect.gen(function*() {
+      const { closing, ended, sup } = yield* setup("150 millis")
+      // at 150: 100 is done, 200 is running, 5000 has not started
+      yield* TestClock.adjust("150 millis")
+      yield* Fiber.join(closing)
+      expect(ended).toEqual(["done 100", "interrupted 200"])
+      expect(yield* sup.stats).toMatchObject({ submitted: 3, succeeded: 1, interrupted: 2, running: 0, queued: 0 })
+    }))
+
   it.effect("a drain that finishes early closes at once", () =>
     Effect.gen(function*() {
       const { closing, ended } = yield* setup("1 minute")
