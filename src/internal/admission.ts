@@ -21,7 +21,15 @@ import * as Outcome from "../Outcome.js"
 import type * as Supervisor from "../Supervisor.js"
 import type { Ledger } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
-import { ACTIVE, CLAIMED, type Entry, QUEUED, type TaskQueue } from "./queue/taskQueue.js"
+import {
+  ACTIVE,
+  CLAIMED,
+  type Entry,
+  type EntryState,
+  type HandleState,
+  QUEUED,
+  type TaskQueue
+} from "./queue/taskQueue.js"
 
 /** @internal */
 export interface AdmissionOptions<T> {
@@ -35,6 +43,27 @@ export interface AdmissionOptions<T> {
 }
 
 type AnyOutcome = Outcome.Outcome<any, any, any>
+
+/**
+ * An entry, made by a constructor rather than an object literal on purpose: V8 tracks a
+ * literal's allocation site, and entries awaited by `execute` survive young-generation
+ * collections often enough that it "pretenures" the site — every later entry is allocated in
+ * the old generation, which then fills with garbage. Measured with 8 `execute` callers: ~225 MB
+ * promoted per 300k tasks instead of ~36 MB, and ~1.7x the time per task.
+ */
+class Accepted<T> implements Entry<T> {
+  state: EntryState = QUEUED
+  started = false
+  settle: ((outcome: any) => void) | undefined = undefined
+  handle: HandleState | undefined = undefined
+  constructor(
+    readonly task: T,
+    readonly enqueuedAt: number,
+    readonly key: string,
+    readonly priority: number,
+    readonly seq: number
+  ) {}
+}
 
 /** @internal */
 export class Admission<T, A, E, S> {
@@ -61,17 +90,13 @@ export class Admission<T, A, E, S> {
 
   private entry(task: T): Entry<T> {
     const { clock, key, priority } = this.options
-    return {
+    return new Accepted(
       task,
-      state: QUEUED,
-      started: false,
-      enqueuedAt: clock.unsafeCurrentTimeMillis(),
-      key: key === undefined ? "" : key(task),
-      priority: priority === undefined ? 0 : priority(task),
-      seq: this.seq++,
-      settle: undefined,
-      handle: undefined
-    }
+      clock.unsafeCurrentTimeMillis(),
+      key === undefined ? "" : key(task),
+      priority === undefined ? 0 : priority(task),
+      this.seq++
+    )
   }
 
   private accept(entry: Entry<T>): void {
