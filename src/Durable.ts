@@ -24,6 +24,7 @@ import * as Codec from "./internal/durable/codec.js"
 import * as consumerInternal from "./internal/durable/consumer.js"
 import * as MemoryStore from "./internal/durable/memoryStore.js"
 import * as internal from "./internal/durable/protocol.js"
+import * as SqliteStore from "./internal/durable/sqlite.js"
 import * as SqlStore from "./internal/durable/sqlStore.js"
 
 /**
@@ -550,7 +551,9 @@ export interface SqliteOptions extends LayerOptions {
  * up to `busyTimeout` for another process) — no "database is locked" under contention.
  *
  * Gotchas: better-sqlite3 is synchronous: a statement blocks the event loop for its
- * duration (microseconds to a few ms for batches). Not for network filesystems. The store
+ * duration (microseconds to a few ms for batches). Not for network filesystems. A
+ * `synchronous` other than the four names (upper case) or a `busyTimeout` that is not a
+ * Duration fails the layer with a `StoreError` before the file is opened. The store
  * has its own client: an `offer` inside the app's own `withTransaction` is not part of it
  * (for a transactional outbox use {@link layer} over the app's client).
  *
@@ -565,32 +568,12 @@ export interface SqliteOptions extends LayerOptions {
  * @since 0.1.0
  */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store, internal.StoreError> => {
-  const synchronous = options.synchronous ?? "NORMAL"
-  const busy = Duration.toMillis(options.busyTimeout ?? "10 seconds")
-  if (!["OFF", "NORMAL", "FULL", "EXTRA"].includes(synchronous)) {
-    return Layer.fail(
-      new internal.StoreError({
-        message: `synchronous must be OFF, NORMAL, FULL or EXTRA, got ${synchronous}`,
-        cause: synchronous
-      })
-    )
-  }
-  // the client has one connection per process, so connection pragmas set once hold for all
-  const store = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    Effect.zipRight(
-      Effect.mapError(
-        Effect.zipRight(
-          sql.unsafe(`PRAGMA busy_timeout = ${Math.round(busy)}`),
-          sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
-        ),
-        (cause) => new internal.StoreError({ message: `SQLite pragmas: ${cause.message}`, cause })
-      ),
-      SqlStore.make({ table: options.table, ownClient: true })
-    ))
+  const mistake = SqliteStore.invalid(options)
+  if (mistake !== undefined) return Layer.fail(mistake)
   return Layer.unwrapEffect(Effect.map(
     peer("@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node/SqliteClient")),
     (SqliteClient) =>
-      Layer.effect(internal.Store, store).pipe(
+      Layer.effect(internal.Store, SqliteStore.make(options)).pipe(
         Layer.provide(SqliteClient.layer({ filename: options.file })),
         Layer.mapError((cause) =>
           cause instanceof internal.StoreError

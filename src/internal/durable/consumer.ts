@@ -141,6 +141,11 @@ class ConsumerImpl<T, A, E, R> {
   claimMillis = 1
   handlerMillis: number | undefined = undefined
   stopping = false
+  /**
+   * set just before a stop interrupts the running jobs: an interruption from then on is the
+   * consumer's own, so the job goes back with its attempt returned (a deploy never spends one)
+   */
+  interrupting = false
   stopped: Effect.Effect<ConsumerStats> | undefined = undefined
   readonly counts = { claimed: 0, succeeded: 0, retried: 0, dead: 0, handedBack: 0, dropped: 0, fenced: 0 }
 
@@ -413,9 +418,15 @@ class ConsumerImpl<T, A, E, R> {
         return Effect.succeed(dead({ _tag: "Defect", message: String(outcome.defect) }))
       case "Interrupted":
       case "Dropped":
-        // unstarted (shutdown, or past its deadline): the attempt is given back; started and
-        // interrupted by a shutdown: back at once, the attempt counts
-        return Effect.succeed({ ...base, status: Status.Ready, refund: !held.started || held.expired })
+        // back at once, the attempt given back when this consumer chose to end the delivery:
+        // unstarted (shutdown, or past its deadline) or interrupted by a stop. A process that
+        // dies never gets here, so its deliveries still count (a job that kills its process
+        // ends dead); nor does a handler that interrupts itself outside a stop
+        return Effect.succeed({
+          ...base,
+          status: Status.Ready,
+          refund: !held.started || held.expired || this.interrupting
+        })
     }
   }
 
@@ -439,6 +450,7 @@ class ConsumerImpl<T, A, E, R> {
     const stopping = Effect.gen(this, function*() {
       this.stopping = true
       yield* Fiber.interrupt(this.claimer)
+      if (!drain) this.interrupting = true
       yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)
       yield* Fiber.interrupt(this.acker)
       // every outcome is recorded now; a failing store gets a few more tries, then its leases expire

@@ -96,7 +96,7 @@ export interface ConsumerStats {
   readonly retried: number
   /** jobs this consumer made dead letters */
   readonly dead: number
-  /** jobs given back to the queue unstarted (shutdown), or interrupted by a shutdown */
+  /** jobs given back to the queue, their attempt returned: unstarted, or interrupted by a stop */
   readonly handedBack: number
   /** jobs dropped locally: lease lost or expired, or cancelled */
   readonly dropped: number
@@ -166,7 +166,7 @@ export interface Settlement {
   readonly attempts: number
   readonly status: 0 | 1 | 2
   readonly delayMillis: number
-  /** give the attempt back (the delivery never started) */
+  /** give the attempt back: the delivery never started, or the consumer interrupted it to stop */
   readonly refund: boolean
   readonly result: string | null
   readonly error: string | null
