@@ -254,6 +254,10 @@ class ConsumerImpl<T, A, E, R> {
         poison = `payload does not decode: ${String(error)}`
       }
       const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison)
+      // a job this consumer still holds came back: the store's lease on the older delivery ran
+      // out (a renewal that failed for too long), so that delivery is over — end it here too
+      const older = this.held.get(job.id)
+      if (older !== undefined && !older.dropped) this.drop(older)
       this.held.set(job.id, held)
       this.counts.claimed++
       if (poison === undefined) {
