@@ -163,7 +163,7 @@ export interface QueueOptions<T, A, E, TI, AI, EI> {
   readonly idempotencyKey?: ((task: T) => string) | undefined
   /** the task's key (a tenant): keys are served round-robin by a consumer */
   readonly key?: ((task: T) => string) | undefined
-  /** deliveries per job, lease-expired ones included; then the job is dead */
+  /** deliveries per job, lease-expired ones included (not those a stop handed back); then the job is dead */
   readonly maxAttempts: number
   /** visibility timeout of a delivery, renewed every lease/3 while the job is held */
   readonly lease: Duration.DurationInput
@@ -210,7 +210,8 @@ const checked = <A, E, R, T, A2, E2>(
  * that share the definition and the store share the queue.
  *
  * Details: `maxAttempts` counts deliveries, including those whose consumer died (a poison job
- * that kills its process becomes a dead letter instead of looping). `lease` is the visibility
+ * that kills its process becomes a dead letter instead of looping), but not those the consumer
+ * handed back itself: unstarted, or interrupted by a stop (a deploy never spends an attempt). `lease` is the visibility
  * timeout: a held job's lease is renewed every lease/3.
  *
  * Gotchas: invalid options surface as `InvalidOptions` from `producer` and the consumer, not
@@ -419,11 +420,13 @@ export const producer = <T, A, E>(
  * claim round trip) at most about one more than its free workers, so a peer is not starved.
  * A job is never started past its local lease deadline; a renewal that does not return a job
  * (lease lost, cancelled) interrupts it locally. Closing the scope (or `shutdownNow`) stops
- * claiming, interrupts running jobs and hands every unstarted one back at once; `shutdown`
- * runs what it holds first. Acknowledgements are flushed either way.
+ * claiming, interrupts running jobs and hands every job it holds back at once, its attempt
+ * returned (a deploy never dead-letters a job); `shutdown` runs what it holds first.
+ * Acknowledgements are flushed either way.
  *
  * Gotchas: a job can run more than once (a consumer that died after the handler ended but
- * before its acknowledgement was written); make side effects idempotent with `ctx.id`.
+ * before its acknowledgement was written, or a stop that interrupted it); make side effects
+ * idempotent with `ctx.id`. `ctx.attempt` after a hand back is the same number again.
  * `state`/`combine` of an in-process supervisor do not exist here: each job's outcome is in
  * the store.
  *

@@ -62,7 +62,7 @@ export interface JobInfo<A, E> {
 export interface JobContext {
   /** the job's id: use it as the idempotency key of the handler's side effects */
   readonly id: JobId
-  /** this delivery's number, from 1 */
+  /** this delivery's number, from 1; a delivery a stop handed back does not count, so the next has the same */
   readonly attempt: number
   /** the local lease deadline at the time the job started (renewals push it forward) */
   readonly deadline: Date
