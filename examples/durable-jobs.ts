@@ -105,7 +105,7 @@ interface Census {
   /** queued jobs under a lease that has not run out: held by a live or a dead process */
   readonly leased: number
   readonly dead: number
-  /** never delivered yet */
+  /** no delivery counted yet: never delivered, or handed back by a stop */
   readonly untouched: number
 }
 

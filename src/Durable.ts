@@ -24,6 +24,7 @@ import * as Codec from "./internal/durable/codec.js"
 import * as consumerInternal from "./internal/durable/consumer.js"
 import * as MemoryStore from "./internal/durable/memoryStore.js"
 import * as internal from "./internal/durable/protocol.js"
+import * as SqliteStore from "./internal/durable/sqlite.js"
 import * as SqlStore from "./internal/durable/sqlStore.js"
 
 /**
@@ -162,7 +163,7 @@ export interface QueueOptions<T, A, E, TI, AI, EI> {
   readonly idempotencyKey?: ((task: T) => string) | undefined
   /** the task's key (a tenant): keys are served round-robin by a consumer */
   readonly key?: ((task: T) => string) | undefined
-  /** deliveries per job, lease-expired ones included; then the job is dead */
+  /** deliveries per job, lease-expired ones included (not those a stop handed back); then the job is dead */
   readonly maxAttempts: number
   /** visibility timeout of a delivery, renewed every lease/3 while the job is held */
   readonly lease: Duration.DurationInput
@@ -209,7 +210,8 @@ const checked = <A, E, R, T, A2, E2>(
  * that share the definition and the store share the queue.
  *
  * Details: `maxAttempts` counts deliveries, including those whose consumer died (a poison job
- * that kills its process becomes a dead letter instead of looping). `lease` is the visibility
+ * that kills its process becomes a dead letter instead of looping), but not those the consumer
+ * handed back itself: unstarted, or interrupted by a stop (a deploy never spends an attempt). `lease` is the visibility
  * timeout: a held job's lease is renewed every lease/3.
  *
  * Gotchas: invalid options surface as `InvalidOptions` from `producer` and the consumer, not
@@ -418,11 +420,13 @@ export const producer = <T, A, E>(
  * claim round trip) at most about one more than its free workers, so a peer is not starved.
  * A job is never started past its local lease deadline; a renewal that does not return a job
  * (lease lost, cancelled) interrupts it locally. Closing the scope (or `shutdownNow`) stops
- * claiming, interrupts running jobs and hands every unstarted one back at once; `shutdown`
- * runs what it holds first. Acknowledgements are flushed either way.
+ * claiming, interrupts running jobs and hands every job it holds back at once, its attempt
+ * returned (a deploy never dead-letters a job); `shutdown` runs what it holds first.
+ * Acknowledgements are flushed either way.
  *
  * Gotchas: a job can run more than once (a consumer that died after the handler ended but
- * before its acknowledgement was written); make side effects idempotent with `ctx.id`.
+ * before its acknowledgement was written, or a stop that interrupted it); make side effects
+ * idempotent with `ctx.id`. `ctx.attempt` after a hand back is the same number again.
  * `state`/`combine` of an in-process supervisor do not exist here: each job's outcome is in
  * the store.
  *
@@ -550,7 +554,9 @@ export interface SqliteOptions extends LayerOptions {
  * up to `busyTimeout` for another process) — no "database is locked" under contention.
  *
  * Gotchas: better-sqlite3 is synchronous: a statement blocks the event loop for its
- * duration (microseconds to a few ms for batches). Not for network filesystems. The store
+ * duration (microseconds to a few ms for batches). Not for network filesystems. A
+ * `synchronous` other than the four names (upper case) or a `busyTimeout` that is not a
+ * Duration fails the layer with a `StoreError` before the file is opened. The store
  * has its own client: an `offer` inside the app's own `withTransaction` is not part of it
  * (for a transactional outbox use {@link layer} over the app's client).
  *
@@ -565,32 +571,12 @@ export interface SqliteOptions extends LayerOptions {
  * @since 0.1.0
  */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store, internal.StoreError> => {
-  const synchronous = options.synchronous ?? "NORMAL"
-  const busy = Duration.toMillis(options.busyTimeout ?? "10 seconds")
-  if (!["OFF", "NORMAL", "FULL", "EXTRA"].includes(synchronous)) {
-    return Layer.fail(
-      new internal.StoreError({
-        message: `synchronous must be OFF, NORMAL, FULL or EXTRA, got ${synchronous}`,
-        cause: synchronous
-      })
-    )
-  }
-  // the client has one connection per process, so connection pragmas set once hold for all
-  const store = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    Effect.zipRight(
-      Effect.mapError(
-        Effect.zipRight(
-          sql.unsafe(`PRAGMA busy_timeout = ${Math.round(busy)}`),
-          sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
-        ),
-        (cause) => new internal.StoreError({ message: `SQLite pragmas: ${cause.message}`, cause })
-      ),
-      SqlStore.make({ table: options.table, ownClient: true })
-    ))
+  const mistake = SqliteStore.invalid(options)
+  if (mistake !== undefined) return Layer.fail(mistake)
   return Layer.unwrapEffect(Effect.map(
     peer("@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node/SqliteClient")),
     (SqliteClient) =>
-      Layer.effect(internal.Store, store).pipe(
+      Layer.effect(internal.Store, SqliteStore.make(options)).pipe(
         Layer.provide(SqliteClient.layer({ filename: options.file })),
         Layer.mapError((cause) =>
           cause instanceof internal.StoreError

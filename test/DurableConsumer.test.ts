@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Data, Deferred, Effect, Fiber, Layer, Ref, Schedule, Schema, type Scope } from "effect"
+import { Clock, Data, Deferred, Effect, Fiber, Layer, Ref, Schedule, Schema, type Scope, TestClock } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
@@ -24,6 +24,15 @@ const Emails = Durable.queue("emails", {
   success: Schema.String,
   failure: Bounced,
   maxAttempts: 3,
+  lease: "600 millis"
+})
+
+/** one delivery per job: a spent attempt shows as a dead letter */
+const Once = Durable.queue("once", {
+  task: Schema.Number,
+  success: Schema.Number,
+  failure: Schema.Never,
+  maxAttempts: 1,
   lease: "600 millis"
 })
 
@@ -148,8 +157,8 @@ for (const backend of all.list) {
         expect(stats.handedBack).toBe(6)
         const infos = yield* Effect.forEach(ids, emails.status)
         expect(infos.map((info) => info.state)).toEqual(Array(6).fill("queued"))
-        // the interrupted running job used its attempt; the five unstarted ones did not
-        expect(infos.map((info) => info.attempts).sort()).toEqual([0, 0, 0, 0, 0, 1])
+        // none spent an attempt: five never started, and the consumer itself interrupted the sixth
+        expect(infos.map((info) => info.attempts)).toEqual([0, 0, 0, 0, 0, 0])
         yield* Durable.consumer({
           queue: Emails,
           workers: 3,
@@ -158,6 +167,41 @@ for (const backend of all.list) {
         })
         const done = yield* Effect.forEach(ids, (id) => emails.await(id))
         expect(done.every((info) => info.state === "succeeded")).toBe(true)
+      })))
+
+    it.live("a deploy during the last allowed attempt (maxAttempts: 1) hands every job back unspent", () =>
+      run(Effect.gen(function*() {
+        const once = yield* Durable.producer(Once)
+        const ids = yield* once.offerAll([1, 2, 3])
+        // a deploy: the scope closes while two jobs run and a third waits
+        const stopped = yield* Effect.scoped(Effect.gen(function*() {
+          const consumer = yield* Durable.consumer({
+            queue: Once,
+            workers: 2,
+            prefetch: 1,
+            timeout: "10 seconds",
+            handler: () => Effect.never
+          })
+          yield* eventually(consumer.stats, (stats) => stats.running === 2 && stats.held === 3)
+          return consumer
+        }))
+        expect(yield* stopped.stats).toMatchObject({ handedBack: 3, dead: 0, held: 0 })
+        const infos = yield* Effect.forEach(ids, once.status)
+        expect(infos.map((info) => [info.state, info.attempts])).toEqual(Array(3).fill(["queued", 0]))
+        const attempts: Array<number> = []
+        yield* Durable.consumer({
+          queue: Once,
+          workers: 2,
+          timeout: "5 seconds",
+          handler: (n, ctx) => Effect.sync(() => (attempts.push(ctx.attempt), n * 10))
+        })
+        const done = yield* Effect.forEach(ids, (id) => once.await(id))
+        expect(done.map((info) => [info.state, info.attempts, info.result])).toEqual([
+          ["succeeded", 1, 10],
+          ["succeeded", 1, 20],
+          ["succeeded", 1, 30]
+        ])
+        expect(attempts).toEqual([1, 1, 1])
       })))
 
     it.live("shutdown drains what it holds and flushes the acknowledgements", () =>
@@ -255,13 +299,6 @@ describe("Durable consumer: options", () => {
 
   it.effect("retry is durable only: the in-process supervisor never retries on its own", () =>
     Effect.gen(function*() {
-      const Once = Durable.queue("once", {
-        task: Schema.Number,
-        success: Schema.Void,
-        failure: Schema.Never,
-        maxAttempts: 1,
-        lease: "1 second"
-      })
       const calls = yield* Ref.make(0)
       const producer = yield* Durable.producer(Once)
       const id = yield* producer.offer(1)
@@ -319,6 +356,231 @@ describe("Durable consumer: shutdown", () => {
         expect((yield* store.claim("emails", "another", 10, 600)).map((job) => job.id)).toEqual(ids)
       }).pipe(Effect.scoped, Effect.provide(slowClaims))
     }))
+})
+
+describe("Durable consumer: whose interruption spends an attempt (TestClock)", () => {
+  it.effect("a stop gives back the attempts of the jobs it interrupts; a handler that interrupts itself spends its own", () =>
+    Effect.gen(function*() {
+      const once = yield* Durable.producer(Once)
+      const [deployed, selfInterrupted] = yield* once.offerAll([1, 2])
+      const started = yield* Deferred.make<void>()
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Durable.consumer({
+          queue: Once,
+          workers: 1,
+          prefetch: 0,
+          timeout: "1 minute",
+          handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+        })
+        yield* Deferred.await(started)
+      }))
+      expect(yield* once.status(deployed)).toMatchObject({ state: "queued", attempts: 0 })
+      expect(yield* once.status(selfInterrupted)).toMatchObject({ state: "queued", attempts: 0 })
+      const ran: Array<readonly [number, number]> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Durable.consumer({
+          queue: Once,
+          workers: 1,
+          timeout: "1 minute",
+          handler: (n, ctx) =>
+            Effect.zipRight(
+              Effect.sync(() => ran.push([n, ctx.attempt])),
+              n === 2 ? Effect.interrupt : Effect.succeed(n)
+            )
+        })
+        // no process died and no stop came: the self-interrupted delivery counts, and with no
+        // attempt left the next claim makes the job a dead letter instead of running it again
+        expect(yield* drive(once.await(selfInterrupted))).toMatchObject({ state: "dead", attempts: 1 })
+        expect(yield* drive(once.await(deployed))).toMatchObject({ state: "succeeded", attempts: 1, result: 1 })
+      }))
+      expect(ran).toEqual([[1, 1], [2, 1]])
+    }).pipe(Effect.provide(Durable.layerMemory)))
+})
+
+describe("Durable consumer: a lease lost to another consumer (TestClock)", () => {
+  it.effect("a renewal that does not return a running job drops it locally and interrupts its handler", () =>
+    Effect.gen(function*() {
+      // The store grants this consumer's first lease a tenth of what it asked for (a stalled
+      // connection, a clock that jumped): the store's lease runs out long before the local
+      // deadline, so only the renewal can tell that the job went to someone else.
+      const shortFirstLease = Layer.effect(
+        Durable.Store,
+        Effect.map(Durable.Store, (store): Durable.Store["Type"] => ({
+          ...store,
+          claim: (queue, owner, limit, lease) =>
+            store.claim(queue, owner, limit, owner === "other" ? lease : lease / 10)
+        }))
+      ).pipe(Layer.provide(Durable.layerMemory))
+      yield* Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const emails = yield* Durable.producer(Emails)
+        const id = yield* emails.offer({ to: "lost" })
+        const started = yield* Deferred.make<number>()
+        const interrupted = yield* Deferred.make<number>()
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          // its only worker busy and nothing prefetched, it claims nothing while the job runs
+          prefetch: 0,
+          timeout: "1 minute",
+          handler: () =>
+            Effect.zipRight(
+              Effect.flatMap(Clock.currentTimeMillis, (now) => Deferred.succeed(started, now)),
+              Effect.never
+            ).pipe(
+              Effect.onInterrupt(() =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) => Deferred.succeed(interrupted, now))
+              )
+            )
+        })
+        const startedAt = yield* Deferred.await(started)
+        // the store's lease (60 ms) is over: another consumer takes delivery 2
+        yield* TestClock.adjust("100 millis")
+        expect(yield* store.claim("emails", "other", 1, 60_000)).toEqual([
+          { id, payload: "{\"to\":\"lost\"}", attempts: 2 }
+        ])
+        // the next renewal (lease/3 = 200 ms after the claim) does not return it: interrupted
+        // then, not at the local deadline (600 ms)
+        const interruptedAt = yield* drive(Deferred.await(interrupted))
+        expect(interruptedAt - startedAt).toBe(200)
+        yield* eventually(consumer.stats, (stats) => stats.held === 0)
+        expect(yield* consumer.stats).toMatchObject({ dropped: 1, fenced: 0, succeeded: 0, running: 0 })
+        // the new owner's completion is the one record
+        expect(
+          yield* store.settle("emails", "other", [{
+            id,
+            attempts: 2,
+            status: 1,
+            delayMillis: 0,
+            refund: false,
+            result: "\"by other\"",
+            error: null
+          }])
+        ).toEqual([id])
+        expect(yield* emails.status(id)).toMatchObject({ state: "succeeded", attempts: 2, result: "by other" })
+      }).pipe(Effect.scoped, Effect.provide(shortFirstLease))
+    }))
+})
+
+describe("Durable consumer: its own job claimed again (TestClock)", () => {
+  it.effect("a claim that returns a job this consumer still runs ends the older delivery there at once", () =>
+    Effect.gen(function*() {
+      // the store grants the first lease a tenth of what was asked for: it runs out while the
+      // consumer still runs the job, and the consumer's own next claim gets the job again
+      const shortFirstLease = Layer.effect(
+        Durable.Store,
+        Effect.map(Durable.Store, (store): Durable.Store["Type"] => {
+          let first = true
+          return {
+            ...store,
+            claim: (queue, owner, limit, lease) =>
+              Effect.suspend(() => {
+                const granted = first ? lease / 10 : lease
+                return Effect.tap(store.claim(queue, owner, limit, granted), (jobs) => {
+                  if (jobs.length > 0) first = false
+                })
+              })
+          }
+        })
+      ).pipe(Layer.provide(Durable.layerMemory))
+      yield* Effect.gen(function*() {
+        const emails = yield* Durable.producer(Emails)
+        const id = yield* emails.offer({ to: "again" })
+        const events: Array<string> = []
+        const record = (event: string) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => events.push(`${now} ${event}`)))
+        const consumer = yield* Durable.consumer({
+          queue: Emails,
+          workers: 1,
+          prefetch: 1,
+          timeout: "1 minute",
+          handler: (_, ctx) =>
+            Effect.zipRight(
+              record(`start ${ctx.attempt}`),
+              ctx.attempt === 1 ? Effect.never : Effect.as(Effect.sleep("50 millis"), "second")
+            ).pipe(Effect.onInterrupt(() => record(`interrupted ${ctx.attempt}`)))
+        })
+        const info = yield* drive(emails.await(id))
+        expect(info).toMatchObject({ state: "succeeded", attempts: 2, result: "second" })
+        // the lease of 60 ms is past at 61: the claim at 61 takes delivery 2 and ends delivery 1
+        expect(events).toEqual(["0 start 1", "61 interrupted 1", "61 start 2"])
+        yield* eventually(consumer.stats, (stats) => stats.held === 0)
+        expect(yield* consumer.stats).toMatchObject({ claimed: 2, dropped: 1, succeeded: 1, fenced: 0 })
+      }).pipe(Effect.scoped, Effect.provide(shortFirstLease))
+    }))
+})
+
+describe("Durable consumer: key and perKey (TestClock)", () => {
+  const tenantOptions = {
+    task: Schema.Struct({ tenant: Schema.String, n: Schema.Number }),
+    success: Schema.Void,
+    failure: Schema.Never,
+    maxAttempts: 3,
+    lease: "1 minute"
+  } as const
+  const Tenants = Durable.queue("tenants", { ...tenantOptions, key: (task) => task.tenant })
+  const Unkeyed = Durable.queue("unkeyed", tenantOptions)
+  const tasks = [["a", 1], ["a", 2], ["a", 3], ["b", 1], ["b", 2]].map(([tenant, n]) => ({
+    tenant: tenant as string,
+    n: n as number
+  }))
+
+  const runOrder = (queue: typeof Tenants, key?: (task: { readonly tenant: string }) => string) =>
+    Effect.gen(function*() {
+      const producer = yield* Durable.producer(queue)
+      const ids = yield* producer.offerAll(tasks)
+      const order: Array<string> = []
+      yield* Durable.consumer({
+        queue,
+        workers: 1,
+        prefetch: 10,
+        timeout: "1 minute",
+        ...(key === undefined ? {} : { key }),
+        handler: (task) =>
+          Effect.zipRight(Effect.sleep("10 millis"), Effect.sync(() => order.push(`${task.tenant}${task.n}`)))
+      })
+      yield* drive(Effect.forEach(ids, (id) => producer.await(id)))
+      return order
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory))
+
+  it.effect("the queue's key: the held jobs' keys are served round-robin", () =>
+    Effect.map(runOrder(Tenants), (order) => expect(order).toEqual(["a1", "b1", "a2", "b2", "a3"])))
+
+  it.effect("the consumer's key overrides the queue's (none here: first in, first out without it)", () =>
+    Effect.gen(function*() {
+      expect(yield* runOrder(Unkeyed)).toEqual(["a1", "a2", "a3", "b1", "b2"])
+      expect(yield* runOrder(Unkeyed, (task) => task.tenant)).toEqual(["a1", "b1", "a2", "b2", "a3"])
+    }))
+
+  it.effect("perKey bounds the jobs of one key running at once", () =>
+    Effect.gen(function*() {
+      const producer = yield* Durable.producer(Tenants)
+      const ids = yield* producer.offerAll([...tasks, { tenant: "b", n: 3 }])
+      const running = new Map<string, number>()
+      const most = new Map<string, number>()
+      let total = 0
+      let mostTotal = 0
+      yield* Durable.consumer({
+        queue: Tenants,
+        workers: 4,
+        perKey: 1,
+        timeout: "1 minute",
+        handler: (task) =>
+          Effect.acquireUseRelease(
+            Effect.sync(() => {
+              running.set(task.tenant, (running.get(task.tenant) ?? 0) + 1)
+              most.set(task.tenant, Math.max(most.get(task.tenant) ?? 0, running.get(task.tenant)!))
+              mostTotal = Math.max(mostTotal, ++total)
+            }),
+            () => Effect.sleep("100 millis"),
+            () => Effect.sync(() => (running.set(task.tenant, running.get(task.tenant)! - 1), total--))
+          )
+      })
+      const done = yield* drive(Effect.forEach(ids, (id) => producer.await(id)))
+      expect(done.every((info) => info.state === "succeeded")).toBe(true)
+      expect(Object.fromEntries(most)).toEqual({ a: 1, b: 1 })
+      expect(mostTotal).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
 })
 
 describe("Durable consumer: wake-ups from another process", () => {

@@ -1,64 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Durable } from "effect-supervisor/durable"
-import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
-import { fileURLToPath } from "node:url"
 import { dropPgTables, pgUrl, removeDir, requirePg, tempDir, uniqueTable } from "./durable/backends.js"
 import { CrashJobs } from "./durable/child.js"
-
-const childScript = fileURLToPath(new URL("./durable/child.ts", import.meta.url))
-
-interface Event {
-  readonly at: number
-  readonly kind: "start" | "done"
-  readonly id: string
-  readonly attempt: number
-}
-
-class Child {
-  readonly events: Array<Event> = []
-  readonly process: ChildProcess
-  readonly ready: Promise<void>
-  readonly exited: Promise<void>
-  constructor(args: ReadonlyArray<string>, onEvent: () => void) {
-    // the loader in this very process: the tsx CLI would run the script in a grandchild that
-    // SIGKILL and SIGSTOP do not reach
-    this.process = spawn(process.execPath, ["--import", "tsx", childScript, ...args], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let markReady: () => void
-    this.ready = new Promise((resolve) => markReady = resolve)
-    this.exited = new Promise((resolve) => this.process.once("exit", () => resolve()))
-    createInterface({ input: this.process.stdout! }).on("line", (line) => {
-      const [kind, id, attempt] = line.split(" ")
-      if (kind === "ready") return markReady()
-      this.events.push({ at: Date.now(), kind: kind as Event["kind"], id, attempt: Number(attempt ?? 0) })
-      onEvent()
-    })
-  }
-  count(kind: Event["kind"]) {
-    return this.events.filter((event) => event.kind === kind).length
-  }
-  async kill(signal: NodeJS.Signals) {
-    this.process.kill(signal)
-  }
-}
-
-const until = (check: () => boolean, within: number, what: string) =>
-  new Promise<void>((resolve, reject) => {
-    const started = Date.now()
-    const timer = setInterval(() => {
-      if (check()) {
-        clearInterval(timer)
-        resolve()
-      } else if (Date.now() - started > within) {
-        clearInterval(timer)
-        reject(new Error(`${what}: not within ${within} ms`))
-      }
-    }, 5)
-  })
+import { Child, until } from "./durable/children.js"
 
 const dir = tempDir()
 const tables: Array<string> = []

@@ -45,7 +45,9 @@ describe("examples/durable-jobs.ts", () => {
       expect(number(/\[run 2\] resumed: (\d+) of 1000 jobs were not done/)).toBe(1000 - doneAfter1)
       expect(number(/\[run 3\] resumed: (\d+) of 1000 jobs were not done/)).toBe(1000 - doneAfter2)
       expect(doneAfter1).toBeGreaterThanOrEqual(300)
-      expect(doneAfter2).toBeGreaterThanOrEqual(600)
+      // kill -9 came once 600 handlers had finished: those whose batched acknowledgement was not
+      // yet written are not done in the store (the proof below checks each of them ran again)
+      expect(doneAfter2).toBeGreaterThan(doneAfter1)
       expect(doneAfter2).toBeLessThan(1000)
       expect(out).toContain("[run 1] stopped by SIGINT: ")
       expect(out).toContain("store after run 3: 1000 done, 0 queued, 0 leased")

@@ -2,9 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
+import { type Duration, Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
 import { Durable } from "effect-supervisor/durable"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
+import * as SqliteStore from "../src/internal/durable/sqlite.js"
 import {
   backends,
   dropPgTables,
@@ -43,7 +45,7 @@ const ok = (id: string, attempts: number, result: string | null = null) => ({
   error: null
 })
 
-const all = backends()
+const all = backends({ memory: true })
 beforeAll(requirePg)
 afterAll(all.cleanup)
 
@@ -105,6 +107,27 @@ for (const backend of all.list) {
         expect(yield* store.claim("jobs", "c", 1, 50)).toEqual([])
         const info = yield* jobs.status(id)
         expect(info).toMatchObject({ state: "dead", attempts: 2, lastError: { _tag: "LeaseExpired" } })
+      })))
+
+    it.live("completions are fenced by the lease owner alone: the same delivery number from another owner is ignored", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const [id] = yield* plain.offerAll([1])
+        // a takes delivery 1 and stalls past its lease; b takes delivery 2 and makes the job dead
+        yield* store.claim("plain", "a", 1, 100)
+        yield* wait(150)
+        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 2 }])
+        const timeout = "{\"_tag\":\"Timeout\"}"
+        expect(yield* store.settle("plain", "b", [{ ...ok(id, 2), status: 2, error: timeout }])).toEqual([id])
+        // retryDead counts again from 0: c's delivery is number 1, the same as a's
+        expect(yield* plain.retryDead()).toBe(1)
+        expect(yield* store.claim("plain", "c", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
+        expect(yield* store.renew("plain", "a", [id], 60_000)).toEqual([])
+        expect(yield* store.settle("plain", "a", [ok(id, 1)])).toEqual([])
+        expect(yield* plain.status(id)).toMatchObject({ state: "running", attempts: 1 })
+        expect(yield* store.settle("plain", "c", [ok(id, 1)])).toEqual([id])
+        expect(yield* plain.status(id)).toMatchObject({ state: "succeeded", attempts: 1 })
       })))
 
     it.live("idempotent enqueue: the same key answers with the existing id", () =>
@@ -322,4 +345,76 @@ describe("Durable store: a store with its own client never joins the caller's tr
       }).pipe(Effect.provide(Layer.merge(store(), app())))
     })
   }
+})
+
+describe("Durable store: the claim index is partial, so finished rows never slow claims", () => {
+  it.live("SQLite: sqlite_master has it WHERE status = 0", () =>
+    Effect.gen(function*() {
+      const file = join(outboxDir, `${uniqueTable("catalog")}.db`)
+      yield* Layer.build(Durable.layerSqlite({ file }))
+      const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(inspect(file)))
+      const rows = yield* sql<{ sql: string }>`
+        SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'effect_supervisor_jobs_claim'`
+      expect(rows.length).toBe(1)
+      expect(rows[0].sql).toMatch(/ON effect_supervisor_jobs \(queue, [^)]*run_at[^)]*\) WHERE status = 0$/)
+    }).pipe(Effect.scoped))
+
+  it.live("PostgreSQL: pg_indexes has it WHERE (status = 0)", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("catalog")
+      outboxTables.push(table)
+      yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+      const sql = yield* Effect.provide(
+        SqlClient.SqlClient,
+        yield* Layer.build(PgClient.layer({ url: Redacted.make(pgUrl) }))
+      )
+      const rows = yield* sql<{ indexdef: string }>`
+        SELECT indexdef FROM pg_indexes WHERE tablename = ${table} AND indexname = ${`${table}_claim`}`
+      expect(rows.length).toBe(1)
+      expect(rows[0].indexdef).toMatch(
+        new RegExp(`ON public\\.${table} USING btree \\(queue, [^)]*run_at[^)]*\\) WHERE \\(status = 0\\)$`)
+      )
+    }).pipe(Effect.scoped))
+})
+
+/** a second connection to a store's file, that leaves its journal mode as it finds it */
+const inspect = (file: string) => SqliteClient.layer({ filename: file, disableWAL: true })
+
+describe("Durable.layerSqlite: connection settings", () => {
+  it.live("the file is in WAL mode", () =>
+    Effect.gen(function*() {
+      const file = join(outboxDir, `${uniqueTable("wal")}.db`)
+      yield* Layer.build(Durable.layerSqlite({ file }))
+      const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(inspect(file)))
+      expect(yield* sql`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }])
+    }).pipe(Effect.scoped))
+
+  // synchronous and busy_timeout belong to a connection: read back on the store's own one
+  const levels = [[undefined, 1], ["OFF", 0], ["NORMAL", 1], ["FULL", 2], ["EXTRA", 3]] as const
+  for (const [synchronous, level] of levels) {
+    it.live(`synchronous ${synchronous ?? "(default NORMAL)"} is applied: PRAGMA synchronous reads ${level}`, () =>
+      Effect.gen(function*() {
+        const file = join(outboxDir, `${uniqueTable("sync")}.db`)
+        const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(inspect(file)))
+        yield* SqliteStore.make({ synchronous, busyTimeout: "3 seconds" }).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
+        expect(yield* sql`PRAGMA synchronous`).toEqual([{ synchronous: level }])
+        expect(yield* sql`PRAGMA busy_timeout`).toEqual([{ timeout: 3000 }])
+      }).pipe(Effect.scoped))
+  }
+
+  it.live("an invalid synchronous or busyTimeout is a StoreError before the file is opened", () =>
+    Effect.gen(function*() {
+      const file = join(outboxDir, `${uniqueTable("bad")}.db`)
+      const bad = (options: Partial<Durable.SqliteOptions>) =>
+        Effect.flip(Effect.scoped(Layer.build(Durable.layerSqlite({ file, ...options }))))
+      const level = yield* bad({ synchronous: "full" as Durable.SqliteOptions["synchronous"] })
+      expect(level).toBeInstanceOf(Durable.StoreError)
+      expect(level.message).toBe("synchronous must be OFF, NORMAL, FULL or EXTRA, got full")
+      const busy = yield* bad({ busyTimeout: "soon" as Duration.DurationInput })
+      expect(busy).toBeInstanceOf(Durable.StoreError)
+      expect(busy.message).toBe("busyTimeout must be a Duration input, got soon")
+      expect(existsSync(file)).toBe(false)
+    }))
 })

@@ -48,12 +48,16 @@ export interface Backend {
   readonly fresh: () => Layer.Layer<Durable.Store, Durable.StoreError>
 }
 
-export const backends = (): { readonly list: ReadonlyArray<Backend>; readonly cleanup: () => Promise<void> } => {
+/** a fresh store per test on a real SQLite file and a real PostgreSQL; `memory` adds `Durable.layerMemory` */
+export const backends = (
+  options: { readonly memory?: boolean } = {}
+): { readonly list: ReadonlyArray<Backend>; readonly cleanup: () => Promise<void> } => {
   const dir = tempDir()
   const tables: Array<string> = []
   let files = 0
   return {
     list: [
+      ...(options.memory === true ? [{ name: "memory", fresh: () => Durable.layerMemory }] : []),
       { name: "sqlite", fresh: () => Durable.layerSqlite({ file: join(dir, `jobs-${files++}.db`) }) },
       {
         name: "pg",

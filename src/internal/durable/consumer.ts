@@ -141,6 +141,11 @@ class ConsumerImpl<T, A, E, R> {
   claimMillis = 1
   handlerMillis: number | undefined = undefined
   stopping = false
+  /**
+   * set just before a stop interrupts the running jobs: an interruption from then on is the
+   * consumer's own, so the job goes back with its attempt returned (a deploy never spends one)
+   */
+  interrupting = false
   stopped: Effect.Effect<ConsumerStats> | undefined = undefined
   readonly counts = { claimed: 0, succeeded: 0, retried: 0, dead: 0, handedBack: 0, dropped: 0, fenced: 0 }
 
@@ -249,6 +254,10 @@ class ConsumerImpl<T, A, E, R> {
         poison = `payload does not decode: ${String(error)}`
       }
       const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison)
+      // a job this consumer still holds came back: the store's lease on the older delivery ran
+      // out (a renewal that failed for too long), so that delivery is over — end it here too
+      const older = this.held.get(job.id)
+      if (older !== undefined && !older.dropped) this.drop(older)
       this.held.set(job.id, held)
       this.counts.claimed++
       if (poison === undefined) {
@@ -413,9 +422,15 @@ class ConsumerImpl<T, A, E, R> {
         return Effect.succeed(dead({ _tag: "Defect", message: String(outcome.defect) }))
       case "Interrupted":
       case "Dropped":
-        // unstarted (shutdown, or past its deadline): the attempt is given back; started and
-        // interrupted by a shutdown: back at once, the attempt counts
-        return Effect.succeed({ ...base, status: Status.Ready, refund: !held.started || held.expired })
+        // back at once, the attempt given back when this consumer chose to end the delivery:
+        // unstarted (shutdown, or past its deadline) or interrupted by a stop. A process that
+        // dies never gets here, so its deliveries still count (a job that kills its process
+        // ends dead); nor does a handler that interrupts itself outside a stop
+        return Effect.succeed({
+          ...base,
+          status: Status.Ready,
+          refund: !held.started || held.expired || this.interrupting
+        })
     }
   }
 
@@ -439,6 +454,7 @@ class ConsumerImpl<T, A, E, R> {
     const stopping = Effect.gen(this, function*() {
       this.stopping = true
       yield* Fiber.interrupt(this.claimer)
+      if (!drain) this.interrupting = true
       yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)
       yield* Fiber.interrupt(this.acker)
       // every outcome is recorded now; a failing store gets a few more tries, then its leases expire

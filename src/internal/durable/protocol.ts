@@ -62,7 +62,7 @@ export interface JobInfo<A, E> {
 export interface JobContext {
   /** the job's id: use it as the idempotency key of the handler's side effects */
   readonly id: JobId
-  /** this delivery's number, from 1 */
+  /** this delivery's number, from 1; a delivery a stop handed back does not count, so the next has the same */
   readonly attempt: number
   /** the local lease deadline at the time the job started (renewals push it forward) */
   readonly deadline: Date
@@ -96,7 +96,7 @@ export interface ConsumerStats {
   readonly retried: number
   /** jobs this consumer made dead letters */
   readonly dead: number
-  /** jobs given back to the queue unstarted (shutdown), or interrupted by a shutdown */
+  /** jobs given back to the queue, their attempt returned: unstarted, or interrupted by a stop */
   readonly handedBack: number
   /** jobs dropped locally: lease lost or expired, or cancelled */
   readonly dropped: number
@@ -166,7 +166,7 @@ export interface Settlement {
   readonly attempts: number
   readonly status: 0 | 1 | 2
   readonly delayMillis: number
-  /** give the attempt back (the delivery never started) */
+  /** give the attempt back: the delivery never started, or the consumer interrupted it to stop */
   readonly refund: boolean
   readonly result: string | null
   readonly error: string | null
