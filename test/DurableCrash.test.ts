@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Durable } from "effect-supervisor/durable"
-import { join } from "node:path"
-import { dropPgTables, pgUrl, removeDir, requirePg, tempDir, uniqueTable } from "./durable/backends.js"
+import { dropPgTables, processTargets, removeDir, requirePg, storeFor, tempDir } from "./durable/backends.js"
 import { CrashJobs } from "./durable/child.js"
 import { Child, until } from "./durable/children.js"
 
@@ -14,20 +13,7 @@ afterAll(async () => {
   await dropPgTables(tables)
 })
 
-const targets = [
-  { name: "sqlite", where: () => join(dir, `crash-${Math.random().toString(36).slice(2)}.db`) },
-  {
-    name: "pg",
-    where: () => {
-      const table = uniqueTable("durable_crash")
-      tables.push(table)
-      return table
-    }
-  }
-] as const
-
-const storeFor = (backend: string, where: string) =>
-  backend === "pg" ? Durable.layerPg({ url: pgUrl, table: where }) : Durable.layerSqlite({ file: where })
+const targets = processTargets(() => dir, tables, "crash")
 
 /** enqueues `n` jobs and returns a reader of their final states */
 const seed = (backend: string, where: string, lease: number, n: number) =>

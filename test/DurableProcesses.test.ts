@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, type Scope } from "effect"
 import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
-import { dropPgTables, eventually, pgUrl, removeDir, requirePg, tempDir, uniqueTable } from "./durable/backends.js"
+import {
+  dropPgTables,
+  eventually,
+  processTargets,
+  removeDir,
+  requirePg,
+  storeFor,
+  tempDir,
+  uniqueTable
+} from "./durable/backends.js"
 import { CrashJobs, Refused, Scripted, type ScriptedTask } from "./durable/child.js"
 import { Child, until } from "./durable/children.js"
 
@@ -17,20 +26,7 @@ afterAll(async () => {
   await dropPgTables(tables)
 })
 
-const targets = [
-  { name: "sqlite", where: () => join(dir, `${uniqueTable("procs")}.db`) },
-  {
-    name: "pg",
-    where: () => {
-      const table = uniqueTable("durable_procs")
-      tables.push(table)
-      return table
-    }
-  }
-] as const
-
-const storeFor = (backend: string, where: string) =>
-  backend === "pg" ? Durable.layerPg({ url: pgUrl, table: where }) : Durable.layerSqlite({ file: where })
+const targets = processTargets(() => dir, tables, "procs")
 
 /** a child consumer, SIGKILLed when the test's scope closes */
 const child = (args: ReadonlyArray<string>, onEvent?: () => void): Effect.Effect<Child, never, Scope.Scope> =>

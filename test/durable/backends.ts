@@ -106,3 +106,24 @@ export const drive = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A,
     yield* Fiber.interrupt(fiber)
     return yield* Effect.fail(new Error("not done within 10 minutes of test time"))
   })
+
+/**
+ * The two backends for tests whose child processes open the store themselves: a fresh SQLite
+ * file in `dir()`, or a fresh PostgreSQL table (recorded in `tables` for dropping).
+ */
+export const processTargets = (dir: () => string, tables: Array<string>, prefix: string) =>
+  [
+    { name: "sqlite", where: () => join(dir(), `${uniqueTable(prefix)}.db`) },
+    {
+      name: "pg",
+      where: () => {
+        const table = uniqueTable(`durable_${prefix}`)
+        tables.push(table)
+        return table
+      }
+    }
+  ] as const
+
+/** The store layer for a target of {@link processTargets}. */
+export const storeFor = (backend: string, where: string) =>
+  backend === "pg" ? Durable.layerPg({ url: pgUrl, table: where }) : Durable.layerSqlite({ file: where })
