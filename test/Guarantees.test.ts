@@ -54,6 +54,28 @@ describe("1. a handler that throws synchronously", () => {
       expect(summary.failures[0]!._tag === "Defect" && summary.failures[0]!.defect).toBeInstanceOf(SyntaxError)
     }))
 
+  it.effect("a throw inside an Effect.sync thunk is a Defect too (sync handlers run in place, in order)", () =>
+    Effect.gen(function*() {
+      const seen: Array<number> = []
+      const summary = yield* Supervisor.run([1, 2, 3, 4, 5, 6], {
+        workers: 1,
+        handler: (n: number) =>
+          n % 3 === 0
+            ? Effect.promise(() => Promise.resolve(n))
+            : Effect.sync(() => {
+              seen.push(n)
+              if (n === 2) throw new Error("sync thunk boom")
+              return n
+            }),
+        initial: [] as ReadonlyArray<number>,
+        combine: (done, n) => [...done, n]
+      })
+      expect(seen).toEqual([1, 2, 4, 5])
+      expect(summary.state).toEqual([1, 3, 4, 5, 6])
+      expect(summary.stats).toMatchObject({ submitted: 6, succeeded: 5, defects: 1, restarts: 0 })
+      expect(summary.failures[0]).toMatchObject({ _tag: "Defect", task: 2, defect: { message: "sync thunk boom" } })
+    }))
+
   it.effect("execute of a throwing task fails with the defect instead of hanging", () =>
     Effect.scoped(Effect.gen(function*() {
       const sup = yield* Supervisor.make({

@@ -17,8 +17,8 @@
  * them): hand-written `Effect.async` resume sites in `admission.ts` (`awaitSpace`, `execute`),
  * `worker.ts` (`park`, `yieldToEventLoop`) and `lifecycle.ts` (`await`); `Schedule.driver` in
  * `intensity.ts`; `RateLimiter` here and in `attempt.ts`; metric updates in `metrics.ts`;
- * `Mailbox` in `ledger.ts`; the `Scope` interface in `attemptScope.ts`; `Schema.TaggedRequest`
- * in `threads/`.
+ * `Mailbox` in `ledger.ts`; the `Scope` interface in `attemptScope.ts`; effect 3's primitive
+ * encoding (sync handlers run in place) in `immediate.ts`; `Schema.TaggedRequest` in `threads/`.
  *
  * @internal
  */

@@ -30,6 +30,7 @@ import { type Escalated, type TaskTimeout, WorkerCrashed } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type { Attempt, Runner } from "./attempt.js"
 import { AttemptScope } from "./attemptScope.js"
+import { evaluate, NOT_IMMEDIATE, thrown } from "./immediate.js"
 import type { Intensity } from "./intensity.js"
 import type { Ledger } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
@@ -412,24 +413,40 @@ export class Workers<T, A, E, R, S, Res> {
       return step()
     }
     const step = (): Effect.Effect<Stop, never, R> => {
-      if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
-        this.returnChunk(slot)
-        return slot.crash !== undefined ? Effect.succeed(Stop.Crashed) : next()
-      }
       // a thief may shorten the chunk in place (`steal`), never replace it
       const chunk = slot.chunk!
-      while (slot.index < chunk.length) {
+      while (true) {
+        if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
+          this.returnChunk(slot)
+          return slot.crash !== undefined ? Effect.succeed(Stop.Crashed) : next()
+        }
+        if (slot.index >= chunk.length) break
         const entry = chunk[slot.index++]!
         if (entry.state !== CLAIMED) {
           queue.finished(entry) // cancelled after it was claimed
           continue
         }
         ran = true
-        return Effect.matchCauseEffect(this.start(slot, entry, resource), ended)
+        const attempt = this.start(slot, entry, resource)
+        // a `succeed` or `sync` attempt runs here, not through the run loop (see immediate.ts)
+        let value: A | typeof NOT_IMMEDIATE
+        try {
+          value = evaluate(attempt)
+        } catch (error) {
+          return ended.onFailure(thrown(error))
+        }
+        if (value === NOT_IMMEDIATE) return Effect.matchCauseEffect(attempt, ended)
+        succeeded(value)
+        if (slot.scope.used) return this.closeAttempt(slot, Exit.void, step)
       }
       slot.chunk = undefined
       this.holders.delete(slot)
       return this.endChunk(next, ran)
+    }
+    const succeeded = (value: A): void => {
+      const entry = this.finish(slot)
+      slot.completed++
+      ledger.succeed(entry, value, slot.attempts)
     }
     // the entry whose attempt ended is the slot's `active` one
     const ended = {
@@ -439,9 +456,7 @@ export class Workers<T, A, E, R, S, Res> {
         return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), step) : step()
       },
       onSuccess: (value: A): Effect.Effect<Stop, never, R> => {
-        const entry = this.finish(slot)
-        slot.completed++
-        ledger.succeed(entry, value, slot.attempts)
+        succeeded(value)
         return slot.scope.used ? this.closeAttempt(slot, Exit.void, step) : step()
       }
     }
