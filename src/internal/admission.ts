@@ -11,15 +11,14 @@
  *
  * @internal
  */
-import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import { SupervisorClosed, TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
+import { SupervisorClosed, type TaskError } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type * as Supervisor from "../Supervisor.js"
-import type { Ledger } from "./ledger.js"
+import { type Ledger, outcomeToExit } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
 import {
   ACTIVE,
@@ -40,6 +39,11 @@ export interface AdmissionOptions<T> {
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   /** an entry was pushed or cancelled: wake a worker */
   readonly changed: () => void
+  /**
+   * `execute`'s shortcut, when attempts allow it (see `Workers.runInPlace`): the task's result
+   * when it got its outcome without being queued
+   */
+  readonly runInPlace: ((entry: Entry<T>) => Effect.Effect<any, any> | undefined) | undefined
 }
 
 type AnyOutcome = Outcome.Outcome<any, any, any>
@@ -56,6 +60,7 @@ class Accepted<T> implements Entry<T> {
   started = false
   settle: ((outcome: any) => void) | undefined = undefined
   handle: HandleState | undefined = undefined
+  prepared: Effect.Effect<any, any, any> | undefined = undefined
   constructor(
     readonly task: T,
     readonly enqueuedAt: number,
@@ -211,6 +216,11 @@ export class Admission<T, A, E, S> {
   execute(task: T): Effect.Effect<A, E | TaskError> {
     return Effect.suspend(() => {
       const entry = this.entry(task)
+      const inPlace = this.options.runInPlace
+      if (inPlace !== undefined && this.lifecycle.isOpen) {
+        const done = inPlace(entry)
+        if (done !== undefined) return done
+      }
       // a callback on the entry rather than a Deferred: cheaper, and measured on this path
       let result: Exit.Exit<A, E | TaskError> | undefined
       let resume: ((exit: Exit.Exit<A, E | TaskError>) => void) | undefined
@@ -277,21 +287,5 @@ export class Admission<T, A, E, S> {
       this.notStarted--
       this.ledger.record(entry, Outcome.interrupted(entry.task), 0, true)
     }
-  }
-}
-
-/** @internal */
-export const outcomeToExit = <A, E>(outcome: Outcome.Outcome<unknown, A, E>): Exit.Exit<A, E | TaskError> => {
-  switch (outcome._tag) {
-    case "Success":
-      return Exit.succeed(outcome.value)
-    case "Failure":
-      return Exit.fail(outcome.error)
-    case "Defect":
-      return Exit.failCause(outcome.cause as Cause.Cause<never>)
-    case "Interrupted":
-      return Exit.fail(new TaskInterrupted({ task: outcome.task }))
-    case "Dropped":
-      return Exit.fail(new TaskDropped({ task: outcome.task }))
   }
 }

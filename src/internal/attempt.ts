@@ -56,6 +56,12 @@ export const make = <T, A, E, R, Res>(
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
   let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> => {
     entry.started = true
+    const prepared = entry.prepared
+    if (prepared !== undefined) {
+      // built by `execute` trying to run the task in place (only for bare attempts)
+      entry.prepared = undefined
+      return prepared
+    }
     try {
       return handler(entry.task, resource)
     } catch (defect) {

@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Ref from "effect/Ref"
+import { TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import { type Counts, Metrics } from "./metrics.js"
 import { ACTIVE, DONE, type Entry } from "./queue/taskQueue.js"
@@ -135,16 +136,18 @@ export class Ledger<T, A, E, S> {
 
   /**
    * Records a success: folds it first, so a `combine` that throws turns the task into a
-   * `Defect` (the state keeps its previous value) instead of losing anything.
+   * `Defect` (the state keeps its previous value) instead of losing anything; that outcome is
+   * returned.
    */
-  succeed(entry: Entry<T>, value: A, attempts: number): void {
+  succeed(entry: Entry<T>, value: A, attempts: number): Outcome.Defect<T> | undefined {
     if (entry.state === DONE) return
     if (this.combine !== undefined) {
       try {
         this.state = this.combine(this.state, value, entry.task)
       } catch (defect) {
-        this.record(entry, Outcome.defect(entry.task, defect, Cause.die(defect)))
-        return
+        const outcome = Outcome.defect(entry.task, defect, Cause.die(defect))
+        this.record(entry, outcome)
+        return outcome
       }
     }
     this.leave(entry)
@@ -254,5 +257,25 @@ export class Ledger<T, A, E, S> {
   get pending(): Array<T> {
     const dropped = this.dropped.toArray()
     return dropped.length === 0 ? this.unstarted.slice() : [...dropped, ...this.unstarted]
+  }
+}
+
+/**
+ * What an awaiting caller gets for an outcome (`execute`).
+ *
+ * @internal
+ */
+export const outcomeToExit = <A, E>(outcome: Outcome.Outcome<unknown, A, E>): Exit.Exit<A, E | TaskError> => {
+  switch (outcome._tag) {
+    case "Success":
+      return Exit.succeed(outcome.value)
+    case "Failure":
+      return Exit.fail(outcome.error)
+    case "Defect":
+      return Exit.failCause(outcome.cause as Cause.Cause<never>)
+    case "Interrupted":
+      return Exit.fail(new TaskInterrupted({ task: outcome.task }))
+    case "Dropped":
+      return Exit.fail(new TaskDropped({ task: outcome.task }))
   }
 }

@@ -90,7 +90,12 @@ export const make = <T, A, E, R, S, Res>(
       key: options.key,
       priority: options.priority,
       clock,
-      changed: () => workers!.signal()
+      changed: () => workers!.signal(),
+      // only a bare attempt may run outside its worker's fiber: nothing in it reads the fiber
+      runInPlace: options.resource === undefined && config.timeout === undefined && options.retry === undefined &&
+          limiter === undefined && !config.spans && !keyed
+        ? (entry) => workers!.runInPlace(entry)
+        : undefined
     })
     const attempt = Attempt.make<T, A, E, R, Res>({
       handler: options.handler,

@@ -26,13 +26,13 @@ import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import type * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { type Escalated, type TaskTimeout, WorkerCrashed } from "../Errors.js"
+import { type Escalated, type TaskError, type TaskTimeout, WorkerCrashed } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type { Attempt, Runner } from "./attempt.js"
 import { AttemptScope } from "./attemptScope.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "./immediate.js"
 import type { Intensity } from "./intensity.js"
-import type { Ledger } from "./ledger.js"
+import { type Ledger, outcomeToExit } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
 import { ACTIVE, CLAIMED, type Entry, type TaskQueue } from "./queue/taskQueue.js"
 import { WorkerInfo } from "./workerInfo.js"
@@ -212,6 +212,57 @@ export class Workers<T, A, E, R, S, Res> {
       this.unpark(slot)
     }
     this.events++
+  }
+
+  /**
+   * `execute`'s shortcut, enabled by the supervisor when attempts are bare (no resource,
+   * timeout, retry, rate limit, span or key): with a worker parked and nothing waiting, the
+   * caller makes the attempt on that worker's behalf, and a `succeed` or `sync` one gets its
+   * outcome right here — no queue, no wake-up, no suspension of the caller (see immediate.ts).
+   * It is synchronous, so at most `workers` tasks still run at once, and none waits behind it.
+   * Any other attempt stays on the entry (`prepared`) for the worker that takes it: the handler
+   * is called once either way. The task's result when it got its outcome.
+   *
+   * Cost: 8 callers of a sync handler, 8 workers: ~1 µs per `execute` instead of ~4.5.
+   */
+  runInPlace(entry: Entry<T>): Effect.Effect<A, E | TaskError> | undefined {
+    if (this.paused || this.parked.size === 0 || this.env.queue.size > 0 || this.holders.size > 0) return undefined
+    let slot: Slot<T> | undefined
+    for (const parked of this.parked) {
+      slot = parked
+      break
+    }
+    const { attempt, clock, ledger } = this.env
+    const effect = attempt(entry, undefined as Res, slot!)
+    let value: A | typeof NOT_IMMEDIATE
+    let cause: Cause.Cause<never> | undefined
+    try {
+      value = evaluate(effect)
+    } catch (error) {
+      value = NOT_IMMEDIATE
+      cause = thrown(error)
+    }
+    if (value === NOT_IMMEDIATE && cause === undefined) {
+      entry.started = false
+      entry.prepared = effect
+      return undefined
+    }
+    ledger.accept()
+    ledger.take(entry)
+    // it started when it was accepted: no wait, and its duration is since then
+    ledger.metrics.waiting.unsafeUpdate(0, NO_LABELS)
+    ledger.metrics.duration.unsafeUpdate(clock.unsafeCurrentTimeMillis() - entry.enqueuedAt, NO_LABELS)
+    if (cause !== undefined) {
+      const outcome = this.failureOutcome(slot!, entry, cause)
+      ledger.record(entry, outcome, 1)
+      return outcomeToExit(outcome)
+    }
+    slot!.completed++
+    const unfolded = ledger.succeed(entry, value as A, 1)
+    if (unfolded !== undefined) return outcomeToExit(unfolded)
+    const exit = Exit.succeed(value as A)
+    // the state `Ref` catches up, as at a worker's chunk end
+    return this.env.foldChanged() ? Effect.zipRight(ledger.publishState, exit) : exit
   }
 
   /** Sends an interrupt to every worker fiber (without waiting). */

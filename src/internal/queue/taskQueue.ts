@@ -15,6 +15,7 @@
  *
  * @internal
  */
+import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 
 /** Waiting in the queue. */
@@ -47,6 +48,12 @@ export interface Entry<T> {
   settle: ((outcome: any) => void) | undefined
   /** set for `submitWithHandle` tasks: they run in their own fiber so `cancel` can reach them */
   handle: HandleState | undefined
+  /**
+   * the attempt `execute` built when it tried to run the task in place and could not finish it
+   * there (see `Workers.runInPlace`): the worker that starts the task runs it, so the handler is
+   * called once
+   */
+  prepared: Effect.Effect<any, any, any> | undefined
 }
 
 /** @internal */

@@ -19,7 +19,8 @@ export const entryMaker = () => {
       priority,
       seq: id,
       settle: undefined,
-      handle: undefined
+      handle: undefined,
+      prepared: undefined
     }
   }
 }

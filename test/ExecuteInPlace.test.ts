@@ -1,0 +1,129 @@
+/**
+ * `execute`'s shortcut: with a worker parked and nothing waiting, a bare sync attempt runs in
+ * the caller on that worker's behalf. What must not change: one outcome per task, counts, the
+ * fold, `outcomes`, the worker bound, FIFO order, pause, and the handler called once per task.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { Supervisor } from "effect-supervisor"
+
+/** Lets every ready fiber run (no time passes). */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+describe("execute with a sync handler on an idle supervisor", () => {
+  it.scoped("gets its value, and is counted, folded and published like any task", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        handler: (n: number) => Effect.sync(() => n * 10),
+        initial: 0,
+        combine: (sum: number, x: number) => sum + x
+      })
+      const outcomes = yield* Effect.fork(Stream.runCollect(Stream.take(sup.outcomes, 3)))
+      yield* settle
+      const values = [yield* sup.execute(1), yield* sup.execute(2), yield* sup.execute(3)]
+      expect(values).toEqual([10, 20, 30])
+      expect(yield* sup.stats).toMatchObject({ submitted: 3, succeeded: 3, queued: 0, running: 0 })
+      yield* sup.awaitIdle
+      expect(yield* sup.state).toBe(60)
+      const seen = Chunk.toArray(yield* Fiber.join(outcomes))
+      expect(seen.map((o) => o._tag === "Success" && [o.task, o.value])).toEqual([[1, 10], [2, 20], [3, 30]])
+    }))
+
+  it.scoped("a throwing thunk fails that execute with the defect; the next one runs", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) =>
+          Effect.sync(() => {
+            if (n === 2) throw new Error("thunk boom")
+            return n
+          })
+      })
+      yield* settle
+      const exit = yield* Effect.exit(sup.execute(2))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ message: "thunk boom" })
+      expect(yield* sup.execute(3)).toBe(3)
+      expect(yield* sup.stats).toMatchObject({ submitted: 2, succeeded: 1, defects: 1, restarts: 0 })
+    }))
+
+  it.scoped("calls the handler once per execute, whether its effect is sync or not", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        handler: (n: number) => {
+          calls++
+          return n % 2 === 0 ? Effect.delay(Effect.succeed(-n), "1 second") : Effect.succeed(n)
+        }
+      })
+      yield* settle
+      const all = yield* Effect.fork(Effect.forEach([1, 2, 3, 4, 5, 6], (n) => sup.execute(n), { concurrency: 3 }))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(all)).toEqual([1, -2, 3, -4, 5, -6])
+      expect(calls).toBe(6)
+      expect(yield* sup.stats).toMatchObject({ submitted: 6, succeeded: 6, running: 0 })
+    }))
+
+  it.scoped("never exceeds the workers: with the only worker busy, a sync task waits its turn", () =>
+    Effect.gen(function*() {
+      const order: Array<string> = []
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) =>
+          n === 0
+            ? Effect.sync(() => order.push("slow starts")).pipe(
+              Effect.zipRight(Effect.sleep("1 second")),
+              Effect.zipRight(Effect.sync(() => order.push("slow ends"))),
+              Effect.as(0)
+            )
+            : Effect.sync(() => {
+              order.push(`sync ${n}`)
+              return n
+            })
+      })
+      yield* settle
+      const slow = yield* Effect.fork(sup.execute(0))
+      yield* settle
+      const quick = yield* Effect.fork(sup.execute(1))
+      yield* settle
+      expect(order).toEqual(["slow starts"])
+      expect(yield* sup.stats).toMatchObject({ running: 1, queued: 1 })
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(slow)).toBe(0)
+      expect(yield* Fiber.join(quick)).toBe(1)
+      expect(order).toEqual(["slow starts", "slow ends", "sync 1"])
+    }))
+
+  it.scoped("does not run while paused; resumes in order", () =>
+    Effect.gen(function*() {
+      const order: Array<number> = []
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        handler: (n: number) => Effect.sync(() => order.push(n))
+      })
+      yield* settle
+      yield* sup.pause
+      const first = yield* Effect.fork(sup.execute(1))
+      yield* settle
+      const second = yield* Effect.fork(sup.execute(2))
+      yield* settle
+      expect(order).toEqual([])
+      yield* sup.resume
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      expect(order).toEqual([1, 2])
+    }))
+
+  it.scoped("fails with SupervisorClosed once stopping", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({ workers: 1, handler: (n: number) => Effect.succeed(n) })
+      yield* settle
+      yield* sup.shutdown
+      const exit = yield* Effect.exit(sup.execute(1))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "SupervisorClosed" })
+    }))
+})
