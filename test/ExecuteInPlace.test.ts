@@ -127,3 +127,26 @@ describe("execute with a sync handler on an idle supervisor", () => {
       expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "SupervisorClosed" })
     }))
 })
+
+describe("workers after sync tasks", () => {
+  it.scoped("sync tasks run in whole chunks; tasks that wait still spread over every worker", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 4,
+        handler: (n: number) => n < 100 ? Effect.succeed(n) : Effect.as(Effect.sleep("1 second"), n)
+      })
+      yield* settle
+      yield* sup.submitAll(Array.from({ length: 50 }, (_, i) => i))
+      yield* sup.awaitIdle
+      // one chunk: the first waits, so helpers take the rest of it
+      yield* sup.submitAll([1, 100, 101, 102, 103, 104, 105, 106, 107])
+      yield* settle
+      expect(yield* sup.stats).toMatchObject({ succeeded: 51, running: 4 })
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* sup.stats).toMatchObject({ succeeded: 55, running: 4 })
+      yield* TestClock.adjust("1 second")
+      yield* sup.awaitIdle
+      expect(yield* sup.stats).toMatchObject({ submitted: 59, succeeded: 59 })
+    }))
+})

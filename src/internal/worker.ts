@@ -102,6 +102,13 @@ export class Workers<T, A, E, R, S, Res> {
   private readonly holders = new Set<Slot<T>>()
   /** workers woken by `signal` on their way to the queue (see `signal`) */
   private waking = 0
+  /**
+   * The last task any worker ran finished in place (a sync attempt, see immediate.ts): it never
+   * yields, so other workers could only take turns — waking them costs a wake-up and a park
+   * each and spreads the queue into chunks of one (1,024 workers: ~3x the per-task cost of 8).
+   * A task that goes through the run loop clears it and wakes helpers.
+   */
+  private inPlace = false
   private nextId = 0
   /** bumped by everything that may make work available or a worker's state change */
   private events = 0
@@ -136,6 +143,11 @@ export class Workers<T, A, E, R, S, Res> {
       this.waking++
       return
     }
+  }
+
+  private wakeTwo(): void {
+    this.wakeOne()
+    this.wakeOne()
   }
 
   /** The worker woken by `signal` is looking for work now (or left): another may be woken. */
@@ -386,11 +398,12 @@ export class Workers<T, A, E, R, S, Res> {
   /**
    * A fair share of the queue for each worker that is awake: parked workers are woken one at
    * a time (`signal`) and steal from the chunks of those awake, so dividing by them all would
-   * make every chunk one task when workers far outnumber the queue.
+   * make every chunk one task when workers far outnumber the queue. Sync tasks take whole chunks.
    */
   private chunkSize(): number {
     const max = this.env.queue.maxChunk
-    if (max === 1) return 1
+    // sync tasks never yield: a fair share buys no concurrency, only more chunks
+    if (max === 1 || this.inPlace) return max
     const awake = this.slots.size - this.parked.size
     const share = Math.ceil(this.env.queue.size / (awake > 1 ? awake : 1))
     return share > max ? max : share < 1 ? 1 : share
@@ -457,10 +470,7 @@ export class Workers<T, A, E, R, S, Res> {
       if (chunk.length > 1) this.holders.add(slot)
       // more than this worker starts now: wake two more (they take from the queue, or steal;
       // each of them wakes two in turn), so a burst reaches every parked worker in log2 hops
-      if (chunk.length > 1 || queue.size > 0) {
-        this.wakeOne()
-        this.wakeOne()
-      }
+      if (!this.inPlace && (chunk.length > 1 || queue.size > 0)) this.wakeTwo()
       return step()
     }
     const step = (): Effect.Effect<Stop, never, R> => {
@@ -486,7 +496,15 @@ export class Workers<T, A, E, R, S, Res> {
         } catch (error) {
           return ended.onFailure(thrown(error))
         }
-        if (value === NOT_IMMEDIATE) return Effect.matchCauseEffect(attempt, ended)
+        if (value === NOT_IMMEDIATE) {
+          if (this.inPlace) {
+            // tasks that may wait: helpers take the rest of the chunk and the queue
+            this.inPlace = false
+            if (slot.index < chunk.length || queue.size > 0) this.wakeTwo()
+          }
+          return Effect.matchCauseEffect(attempt, ended)
+        }
+        this.inPlace = true
         succeeded(value)
         if (slot.scope.used) return this.closeAttempt(slot, Exit.void, step)
       }
