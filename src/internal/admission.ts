@@ -93,11 +93,11 @@ export class Admission<T, A, E, S> {
     return this.notStarted < this.options.capacity
   }
 
-  private entry(task: T): Entry<T> {
-    const { clock, key, priority } = this.options
+  private entry(task: T, now = this.options.clock.unsafeCurrentTimeMillis()): Entry<T> {
+    const { key, priority } = this.options
     return new Accepted(
       task,
-      clock.unsafeCurrentTimeMillis(),
+      now,
       key === undefined ? "" : key(task),
       priority === undefined ? 0 : priority(task),
       this.seq++
@@ -191,9 +191,15 @@ export class Admission<T, A, E, S> {
       let next = iterator.next()
       const loop: Effect.Effect<void, SupervisorClosed> = Effect.suspend(() => {
         if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
+        // a clock read per 256 tasks, not per task (~45 ns each): they are accepted within
+        // microseconds of each other (the clock has millisecond resolution)
+        const clock = this.options.clock
+        let now = clock.unsafeCurrentTimeMillis()
+        let stretch = 0
         while (next.done !== true) {
           if (!this.hasRoom && this.options.strategy === "suspend") return Effect.zipRight(this.awaitSpace, loop)
-          this.tryAdmit(this.entry(next.value), true)
+          if ((++stretch & 255) === 0) now = clock.unsafeCurrentTimeMillis()
+          this.tryAdmit(this.entry(next.value, now), true)
           next = iterator.next()
         }
         return Effect.void
