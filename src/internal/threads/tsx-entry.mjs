@@ -5,6 +5,20 @@
 import { workerData } from "node:worker_threads"
 
 const entry = workerData.effectSupervisorEntry
+// Load the thread runtime's dependencies before tsx's hooks are registered: under the hooks
+// every module costs a round trip to tsx's loader thread (~1 s for effect's graph here); once
+// loaded, the worker file's imports of them are cache hits. The list is what runner.ts and
+// its imports load; a missing one only costs that time back.
+await Promise.all(
+  [
+    "effect/Effect",
+    "effect/Schema",
+    "effect/Layer",
+    "@effect/platform/WorkerRunner",
+    "@effect/platform-node/NodeRuntime",
+    "@effect/platform-node/NodeWorkerRunner"
+  ].map((module) => import(module).catch(() => undefined))
+)
 let api
 try {
   api = await import("tsx/esm/api")
