@@ -296,6 +296,12 @@ export interface Supervisor<T, A, E = never, S = void> {
    * Submits a task and waits for its outcome: the value, the handler's own typed `E`
    * unchanged, or a `TaskError`; a handler defect is re-raised as the same defect.
    * Interrupting `execute` cancels the task if it has not started yet.
+   *
+   * Cost: with a worker idle, nothing waiting and a bare pipeline (no `resource`, `timeout`,
+   * `retry`, `rateLimit`, spans, `key` or `priority`), a handler whose effect is a `succeed` or
+   * `sync` runs right in the caller on that worker's behalf (counted, folded and published the
+   * same; no queue, no wake-up, no suspension): ~1 µs per `execute` instead of ~3–4. Any other
+   * effect the handler returns is run by the worker; the handler is called once either way.
    */
   readonly execute: (task: T) => Effect.Effect<A, E | TaskError>
   /**
