@@ -4,7 +4,8 @@
  *
  * - A handler that throws synchronously (e.g. `JSON.parse` before returning an Effect) is a
  *   defect of that task. The handler is called when the attempt starts: after the permit, and
- *   inside the timeout, whose fiber evaluates it lazily.
+ *   inside the timeout, whose fiber evaluates it lazily. (A bare pipeline has neither: there
+ *   `execute` may call it first, trying to run the task in place; see `Workers.runInPlace`.)
  * - The rate-limit permit is taken before the attempt's timeout starts.
  * - `retry` sees typed failures and `TaskTimeout`, never `WorkerCrashed` (the worker restarts).
  * - Each attempt gets its own `Scope` (see `attemptScope.ts`), closed before the next one.
