@@ -183,6 +183,35 @@ for (const target of targets) {
         }).pipe(Effect.scoped),
       40_000
     )
+
+    it.live(
+      "7-second jobs: the process that started first does not hoard them while its peer idles",
+      () =>
+        Effect.gen(function*() {
+          const where = target.where()
+          const jobMillis = 7000
+          const store = yield* Layer.build(storeFor(target.name, where))
+          const jobs = yield* Effect.provide(Durable.producer(CrashJobs(30_000)), store)
+          const ids = yield* jobs.offerAll([1, 2, 3, 4])
+          // one worker each, adaptive prefetch (the default)
+          const args = [target.name, where, "1", "auto", "30000", String(jobMillis)]
+          const first = yield* child(args)
+          yield* wait("the first process starts a job", () => first.count("start") === 1, 20_000)
+          const second = yield* child(args)
+          yield* Effect.promise(() => second.ready)
+          const readyAt = Date.now()
+          // the jobs the first one did not start are in the store, not held by it for 7 s
+          yield* wait("the second process starts a job", () => second.count("start") === 1, 3000)
+          expect(second.events[0].at - readyAt).toBeLessThan(3000)
+          yield* wait("every job is done", () => first.count("done") + second.count("done") === 4, 25_000)
+          expect([first.count("start"), second.count("start")]).toEqual([2, 2])
+          const started = [...first.events, ...second.events].filter((event) => event.kind === "start")
+          expect(started.map((event) => event.id).sort()).toEqual([...ids].sort())
+          for (const id of ids) expect((yield* settled(jobs, id)).state).toBe("succeeded")
+          expect(first.stderr + second.stderr).toBe("")
+        }).pipe(Effect.scoped),
+      60_000
+    )
   })
 }
 
