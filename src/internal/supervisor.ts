@@ -28,6 +28,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as RateLimiter from "effect/RateLimiter"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type Escalated, type InvalidOptions, SupervisorClosed } from "../Errors.js"
@@ -56,6 +57,7 @@ export const make = <T, A, E, R, S, Res>(
 ): Effect.Effect<Supervisor.Supervisor<T, A, E, S>, never, R | Scope.Scope> =>
   Effect.uninterruptible(Effect.gen(function*() {
     const clock = yield* Effect.clock
+    const runtime = yield* Effect.runtime<never>()
     const context = yield* Effect.context<R>()
     const limiter = config.rateLimit === undefined ? undefined : yield* RateLimiter.make({
       limit: config.rateLimit.limit,
@@ -116,6 +118,8 @@ export const make = <T, A, E, R, S, Res>(
       context,
       clock,
       released: () => admission!.release(),
+      // not `immediate`: a worker woken inside `submit` must not run on the submitter's stack
+      fork: (effect) => Runtime.runFork(runtime, effect, { immediate: false }),
       escalate: (escalated) => halt(false, escalated),
       foldChanged: () => {
         if (ledger.state === published) return false

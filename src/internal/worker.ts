@@ -71,6 +71,8 @@ export interface Slot<T> extends Runner {
   startedAt: number
   /** woken by `signal` and not yet looking for work (counted in `waking`) */
   woken: boolean
+  /** never started: in `parked`, without a fiber (see `spawn`) */
+  dormant: boolean
 }
 
 /** What workers need from the rest of the supervisor. */
@@ -86,6 +88,8 @@ export interface Environment<T, A, E, R, S, Res> {
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   /** a claimed entry started (or was dropped from a chunk): its capacity slot is free */
   readonly released: () => void
+  /** forks a worker's fiber from the supervisor's runtime */
+  readonly fork: (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
   /** the restart policy gave up */
   readonly escalate: (escalated: Escalated) => Effect.Effect<void>
   readonly foldChanged: () => boolean
@@ -157,20 +161,32 @@ export class Workers<T, A, E, R, S, Res> {
     this.waking--
   }
 
-  /** Wake every parked worker (close, resume, a key resumed, entries handed back). */
+  /**
+   * Wake every parked worker (close, resume, a key resumed, entries handed back). Dormant ones
+   * stay dormant unless there is work: then one starts, and wakes more as it finds work.
+   */
   broadcast(): void {
     this.events++
-    for (const slot of this.parked) this.unpark(slot)
+    for (const slot of this.parked) {
+      if (!slot.dormant) this.unpark(slot)
+    }
+    if (this.env.queue.size > 0 && this.waking === 0) this.wakeOne()
   }
 
   private unpark(slot: Slot<T>): void {
     this.parked.delete(slot)
+    if (slot.dormant) return this.begin(slot)
     const wake = slot.wake
     slot.wake = undefined
     wake?.()
   }
 
-  /** Forks one more worker. O(1). */
+  /**
+   * Adds one more worker. O(1). Without a resource a worker is dormant until it is first woken
+   * (a slot in `parked`, no fiber): a supervisor with 100k workers starts in milliseconds and
+   * holds a fiber only for each worker that has had work (a parked fiber is ~1 KB and ~30 µs
+   * to start, measured). With a resource it starts at once: the resource is acquired at `make`.
+   */
   readonly spawn: Effect.Effect<void> = Effect.suspend(() => {
     const slot: Slot<T> = {
       id: this.nextId++,
@@ -188,30 +204,39 @@ export class Workers<T, A, E, R, S, Res> {
       incarnation: 0,
       now: -1,
       startedAt: 0,
-      woken: false
+      woken: false,
+      dormant: false
     }
     this.slots.add(slot)
-    return Effect.map(
-      // A daemon tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
-      // FiberSet entry per worker). Interruptible explicitly: the supervisor is built under
-      // `uninterruptible`, which forks inherit.
-      // No `Effect.provide` around the worker's life: each incarnation sets its fiber's context
-      // (see `incarnation`), which keeps no frame on the stack of a worker that lives for months.
-      Effect.forkDaemon(Effect.interruptible(this.incarnations(slot) as Effect.Effect<void>)),
-      (fiber) => {
-        this.fibers.add(fiber)
-        fiber.addObserver(() => {
-          this.fibers.delete(fiber)
-          this.parked.delete(slot)
-          this.holders.delete(slot)
-          if (slot.woken) {
-            this.arrived(slot)
-            this.signal()
-          }
-        })
-      }
-    )
+    if (this.env.resource !== undefined) return Effect.sync(() => this.begin(slot))
+    // work waiting, queued or claimed by busy workers (a resize while busy): it starts at once
+    if (this.env.queue.size > 0 || this.holders.size > 0) return Effect.sync(() => this.begin(slot))
+    slot.dormant = true
+    this.parked.add(slot)
+    return Effect.void
   })
+
+  /** Starts a worker's fiber. */
+  private begin(slot: Slot<T>): void {
+    slot.dormant = false
+    // A root fiber tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
+    // FiberSet entry per worker), forked from the supervisor's runtime (its services, FiberRefs
+    // and Effect supervisor). It starts on the scheduler, not on this stack. Interruptible
+    // explicitly: the supervisor is built under `uninterruptible`, which the runtime captured.
+    // No `Effect.provide` around the worker's life: each incarnation sets its fiber's context
+    // (see `incarnation`), which keeps no frame on the stack of a worker that lives for months.
+    const fiber = this.env.fork(Effect.interruptible(this.incarnations(slot) as Effect.Effect<void>))
+    this.fibers.add(fiber)
+    fiber.addObserver(() => {
+      this.fibers.delete(fiber)
+      this.parked.delete(slot)
+      this.holders.delete(slot)
+      if (slot.woken) {
+        this.arrived(slot)
+        this.signal()
+      }
+    })
+  }
 
   /** Shrinks to `n` workers: idle ones retire at once, busy ones after their current task. */
   retire(n: number): void {
@@ -221,7 +246,8 @@ export class Workers<T, A, E, R, S, Res> {
       if (excess-- <= 0) break
       slot.retiring = true
       this.slots.delete(slot)
-      this.unpark(slot)
+      if (slot.dormant) this.parked.delete(slot) // it never started: nothing to stop
+      else this.unpark(slot)
     }
     this.events++
   }
@@ -282,8 +308,10 @@ export class Workers<T, A, E, R, S, Res> {
     for (const fiber of this.fibers) fiber.unsafeInterruptAsFork(FiberId.none)
   }
 
-  /** Waits until every worker fiber has ended. */
-  readonly awaitAll: Effect.Effect<void> = Effect.suspend(() => Fiber.awaitAll([...this.fibers]))
+  /** Waits until every worker fiber has ended, including any started (woken dormant) meanwhile. */
+  readonly awaitAll: Effect.Effect<void> = Effect.suspend(() =>
+    this.fibers.size === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll([...this.fibers]), this.awaitAll)
+  )
 
   /** A worker's life: incarnations of (acquire resource → serve) under the restart policy. */
   private incarnations(slot: Slot<T>): Effect.Effect<void, never, R> {
@@ -396,16 +424,18 @@ export class Workers<T, A, E, R, S, Res> {
   }
 
   /**
-   * A fair share of the queue for each worker that is awake: parked workers are woken one at
-   * a time (`signal`) and steal from the chunks of those awake, so dividing by them all would
-   * make every chunk one task when workers far outnumber the queue. Sync tasks take whole chunks.
+   * A fair share of the queue for each worker that is awake and for the (up to) two parked ones
+   * a taker wakes (`next`): parked workers are woken in that tree and steal from the chunks of
+   * those awake, so dividing by them all would make every chunk one task when workers far
+   * outnumber the queue. Sync tasks take whole chunks.
    */
   private chunkSize(): number {
     const max = this.env.queue.maxChunk
     // sync tasks never yield: a fair share buys no concurrency, only more chunks
     if (max === 1 || this.inPlace) return max
-    const awake = this.slots.size - this.parked.size
-    const share = Math.ceil(this.env.queue.size / (awake > 1 ? awake : 1))
+    const parked = this.parked.size
+    const sharers = this.slots.size - parked + (parked < 2 ? parked : 2)
+    const share = Math.ceil(this.env.queue.size / (sharers > 1 ? sharers : 1))
     return share > max ? max : share < 1 ? 1 : share
   }
 
@@ -629,7 +659,8 @@ export class Workers<T, A, E, R, S, Res> {
   /** one-for-all: every other worker re-acquires its resource after its current task. */
   restartAllBut(crashed: { readonly id: number }): void {
     for (const slot of this.slots) {
-      if (slot.id !== crashed.id) {
+      // a dormant worker holds no resource to re-acquire
+      if (slot.id !== crashed.id && !slot.dormant) {
         slot.restartRequested = true
         this.unpark(slot)
       }
