@@ -180,8 +180,8 @@ const consume = async (
   let started = 0
   let handlersAt = 0
   let finals = 0
-  let allFinal: () => void = () => undefined
-  const finalized = new Promise<void>((resolve) => allFinal = resolve)
+  // exited after "final": a --cpu-prof child writes its profile on the way out
+  const exited = children.map((child) => new Promise<void>((resolve) => child.on("exit", () => resolve())))
   const handlersDone = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${system.label}: ${calls} of ${jobs} handler calls after ${SAMPLE_TIMEOUT_MS} ms`)),
@@ -202,8 +202,8 @@ const consume = async (
             clearTimeout(timer)
             resolve()
           }
-        } else if (line === "final" && ++finals === children.length) {
-          allFinal()
+        } else if (line === "final") {
+          finals++
         }
       })
     }
@@ -224,7 +224,8 @@ const consume = async (
     // let a duplicate delivery show up in the counts before the children stop
     await new Promise((resolve) => setTimeout(resolve, 200))
     for (const child of children) child.stdin!.write("stop\n")
-    await finalized
+    await Promise.all(exited)
+    if (finals !== children.length) throw new Error(`${system.label}: a consumer did not report its final count`)
     const final = await check.read()
     if (calls !== jobs) throw new Error(`${system.label}: ${calls} handler calls for ${jobs} jobs`)
     if (
