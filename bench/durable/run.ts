@@ -23,7 +23,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -283,7 +283,7 @@ const main = async () => {
   for (const base of bases) if (!BASES.includes(base)) throw new Error(`unknown system ${base}`)
   const variants = options("variant").map((spec) => {
     const [name, path] = spec.split("=")
-    return { name, path: join(process.cwd(), path) }
+    return { name, path: resolve(path) }
   })
   const systems: Array<System> = bases.flatMap((base): Array<System> =>
     base.startsWith("durable") && variants.length > 0
