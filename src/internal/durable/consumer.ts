@@ -41,8 +41,11 @@ import type {
 import { Status, Store } from "./protocol.js"
 import { nextDelay } from "./retry.js"
 
-/** at most this many jobs per claim statement */
-const CLAIM_BATCH = 100
+/**
+ * at most this many jobs per claim statement (250 against 100: PostgreSQL end to end 1.35-1.47x
+ * per round, SQLite 0.87-1.27x, measured with bench/durable)
+ */
+const CLAIM_BATCH = 250
 /** the adaptive prefetch aims to hold this much work (ms of handler time) beyond the workers */
 const PREFETCH_WINDOW_MILLIS = 100
 /** the adaptive prefetch never holds more than this many unstarted jobs */
