@@ -20,7 +20,7 @@
  */
 import { Queue as BullQueue } from "bullmq"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import { join, resolve } from "node:path"
@@ -401,19 +401,21 @@ const main = async () => {
   console.log(`\n${md}\n\nsaved ${join(outDir, stamp)}.{json,md}`)
 }
 
-const versions = (): Record<string, string> => {
-  const require = createRequire(join(root, "package.json"))
-  return Object.fromEntries(
+const versions = (): Record<string, string> =>
+  Object.fromEntries(
     ["bullmq", "graphile-worker", "pg", "better-sqlite3", "@effect/sql", "@effect/sql-pg", "@effect/sql-sqlite-node"]
       .map((name) => {
+        // read from the file: some packages' `exports` do not expose package.json to require
         try {
-          return [name, String(require(`${name}/package.json`).version)]
+          return [
+            name,
+            String(JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version)
+          ]
         } catch {
           return [name, "?"]
         }
       })
   )
-}
 
 main().catch((error) => {
   console.error(error)
