@@ -9,11 +9,15 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
@@ -37,8 +41,11 @@ import type {
 import { Status, Store } from "./protocol.js"
 import { nextDelay } from "./retry.js"
 
-/** at most this many jobs per claim statement */
-const CLAIM_BATCH = 100
+/**
+ * at most this many jobs per claim statement (250 against 100: PostgreSQL end to end 1.35-1.47x
+ * per round, SQLite 0.87-1.27x, measured with bench/durable)
+ */
+const CLAIM_BATCH = 250
 /** the adaptive prefetch aims to hold this much work (ms of handler time) beyond the workers */
 const PREFETCH_WINDOW_MILLIS = 100
 /** the adaptive prefetch never holds more than this many unstarted jobs */
@@ -54,6 +61,12 @@ class Held<T> {
   /** reached a worker past its deadline: handed back (fenced) without running */
   expired = false
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** the handler has returned (or was interrupted) */
+  ended = false
+  /** the timeout interrupted it: the delivery ends as a Timeout */
+  timedOut = false
+  /** when its timeout runs out (ms, consumer clock) */
+  timeoutAt = 0
   outcome: Outcome.Outcome<Held<T>, unknown, unknown> | undefined = undefined
   constructor(
     readonly id: string,
@@ -98,10 +111,10 @@ export const make = <T, A, E, R>(
       yield* Effect.clock,
       `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`
     )
-    const innerOptions: Supervisor.Options<Held<T>, A, E, R> = {
+    // no `timeout` here: the consumer times its jobs itself (see `timeoutLoop`)
+    const innerOptions: Supervisor.Options<Held<T>, A, E | TaskTimeout, R> = {
       workers: options.workers,
       handler: (held) => consumer.run(held),
-      timeout: options.timeout,
       capacity: Infinity,
       ...(keyOf === undefined ? {} : { key: (held: Held<T>) => keyOf(held.task) }),
       ...(options.perKey === undefined ? {} : { perKey: options.perKey }),
@@ -116,13 +129,14 @@ export const make = <T, A, E, R>(
     consumer.renewer = yield* Effect.forkScoped(consumer.renewLoop)
     consumer.acker = yield* Effect.forkScoped(consumer.ackLoop)
     yield* Effect.forkScoped(consumer.cleanupLoop)
+    yield* Effect.forkScoped(consumer.timeoutLoop)
     // runs before the supervisor's own finalizer: unstarted jobs go back at once, acks flush
     yield* Effect.addFinalizer(() => consumer.stop(false))
     return consumer.api
   })
 
 class ConsumerImpl<T, A, E, R> {
-  supervisor!: Supervisor.Supervisor<Held<T>, A, E>
+  supervisor!: Supervisor.Supervisor<Held<T>, A, E | TaskTimeout>
   claimer!: Fiber.RuntimeFiber<unknown>
   renewer!: Fiber.RuntimeFiber<unknown>
   acker!: Fiber.RuntimeFiber<unknown>
@@ -134,13 +148,29 @@ class ConsumerImpl<T, A, E, R> {
   readonly wake = Effect.runSync(Queue.sliding<void>(1))
   readonly room = Effect.runSync(Queue.sliding<void>(1))
   readonly ackSignal = Effect.runSync(Queue.sliding<void>(1))
+  /**
+   * Jobs whose handler did not return at once, in start order. Every job of a consumer has the
+   * same timeout, so their timeouts run out in this order too: one fiber sleeping until the
+   * first one's replaces a timer (`Effect.timeoutFail`: ~43 µs a job, measured) per job.
+   * Finished jobs leave from the front; `timingHead` is the front.
+   */
+  timing: Array<Held<T>> = []
+  timingHead = 0
+  readonly timingSignal = Effect.runSync(Queue.sliding<void>(1))
+  readonly timeout: Duration.Duration
+  readonly timeoutMillis: number
   readonly leaseMillis: number
   readonly pollMillis: number
   readonly retry: Schedule.Schedule<unknown, E | TaskTimeout> | undefined
   /** moving averages (ms) that size the adaptive prefetch */
   claimMillis = 1
   handlerMillis: number | undefined = undefined
-  stopping = false
+  /**
+   * set when a stop that hands back begins: no job starts from then on. A claim in flight when
+   * it began still lands its jobs, and a handler that completes without waiting would
+   * otherwise run them before the stop reaches the workers
+   */
+  handingBack = false
   /**
    * set just before a stop interrupts the running jobs: an interruption from then on is the
    * consumer's own, so the job goes back with its attempt returned (a deploy never spends one)
@@ -157,14 +187,16 @@ class ConsumerImpl<T, A, E, R> {
     readonly owner: string
   ) {
     this.leaseMillis = options.queue.leaseMillis
+    this.timeout = Duration.decode(options.timeout)
+    this.timeoutMillis = Duration.toMillis(this.timeout)
     this.pollMillis = options.pollInterval === undefined ? 1000 : Duration.toMillis(options.pollInterval)
     this.retry = options.retry
   }
 
   /** the handler as the inner supervisor runs it */
-  run(held: Held<T>): Effect.Effect<A, E, R> {
-    return Effect.suspend(() => {
-      if (held.dropped) return Effect.interrupt
+  run(held: Held<T>): Effect.Effect<A, E | TaskTimeout, R> {
+    return Effect.withFiberRuntime((worker) => {
+      if (held.dropped || this.handingBack) return Effect.interrupt
       const startedAt = this.clock.unsafeCurrentTimeMillis()
       if (startedAt >= held.deadline) {
         held.expired = true
@@ -173,22 +205,81 @@ class ConsumerImpl<T, A, E, R> {
       held.started = true
       this.running++
       const context: JobContext = { id: held.id, attempt: held.attempts, deadline: new Date(held.deadline) }
-      // its own fiber so that a lost lease or a cancel can interrupt this job alone
-      return Effect.flatMap(Effect.fork(this.options.handler(held.task, context)), (fiber) => {
-        held.fiber = fiber
-        return Fiber.join(fiber).pipe(
-          Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-          Effect.ensuring(Effect.sync(() => {
-            this.running--
-            const took = this.clock.unsafeCurrentTimeMillis() - startedAt
-            this.handlerMillis = this.handlerMillis === undefined ? took : this.handlerMillis * 0.9 + took * 0.1
-          }))
-        )
+      // Its own fiber, so that a lost lease, a cancel or the timeout can interrupt this job
+      // alone; started at once on the worker's context and refs (runFork runs it until it
+      // first waits), so a handler that completes without waiting costs no scheduler round
+      // trip: ~4 µs a job against ~20 µs for Effect.fork + Fiber.join (measured).
+      const runtime = Runtime.make({
+        context: worker.currentContext as Context.Context<R>,
+        fiberRefs: worker.getFiberRefs(),
+        // interruptible, as workers run their handlers (a lease lost must reach the job)
+        runtimeFlags: Runtime.defaultRuntimeFlags
       })
+      const fiber = Runtime.runFork(runtime)(Effect.suspend(() => this.options.handler(held.task, context)))
+      const exit = fiber.unsafePoll()
+      if (exit !== null) {
+        this.ended(held, startedAt)
+        return exit
+      }
+      held.fiber = fiber
+      held.timeoutAt = startedAt + this.timeoutMillis
+      this.time(held)
+      return Fiber.await(fiber).pipe(
+        Effect.flatMap((exit): Effect.Effect<A, E | TaskTimeout> =>
+          held.timedOut && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? Effect.fail(new TaskTimeout({ task: held.task, timeout: this.timeout }))
+            : exit
+        ),
+        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        Effect.ensuring(Effect.sync(() => this.ended(held, startedAt)))
+      )
     })
   }
 
-  onOutcome(outcome: Outcome.Outcome<Held<T>, A, E>): void {
+  ended(held: Held<T>, startedAt: number): void {
+    held.ended = true
+    this.running--
+    const took = this.clock.unsafeCurrentTimeMillis() - startedAt
+    this.handlerMillis = this.handlerMillis === undefined ? took : this.handlerMillis * 0.9 + took * 0.1
+  }
+
+  /** a job that is still running goes in line for its timeout */
+  time(held: Held<T>): void {
+    this.forgetEnded()
+    if (this.timingHead === this.timing.length) this.timingSignal.unsafeOffer(undefined)
+    this.timing.push(held)
+  }
+
+  /** jobs end roughly in start order: dropping the ended ones in front keeps the line short */
+  forgetEnded(): void {
+    const timing = this.timing
+    while (this.timingHead < timing.length && timing[this.timingHead].ended) this.timingHead++
+    if (this.timingHead === timing.length) {
+      this.timing = []
+      this.timingHead = 0
+    } else if (this.timingHead > 1024 && this.timingHead * 2 > timing.length) {
+      this.timing = timing.slice(this.timingHead)
+      this.timingHead = 0
+    }
+  }
+
+  /** interrupts each job whose timeout ran out, sleeping until the first one's otherwise */
+  get timeoutLoop(): Effect.Effect<never> {
+    return Effect.forever(Effect.suspend(() => {
+      this.forgetEnded()
+      if (this.timingHead === this.timing.length) return Queue.take(this.timingSignal)
+      const held = this.timing[this.timingHead]
+      const wait = held.timeoutAt - this.clock.unsafeCurrentTimeMillis()
+      if (wait > 0) return Effect.sleep(wait)
+      this.timingHead++
+      held.timedOut = true
+      // not awaited: the next job's timeout must not wait for this one's finalizers
+      if (held.fiber !== undefined) held.fiber.unsafeInterruptAsFork(held.fiber.id())
+      return Effect.void
+    }))
+  }
+
+  onOutcome(outcome: Outcome.Outcome<Held<T>, A, E | TaskTimeout>): void {
     const held = outcome.task
     held.outcome = outcome
     held.fiber = undefined
@@ -452,7 +543,7 @@ class ConsumerImpl<T, A, E, R> {
   stop(drain: boolean): Effect.Effect<ConsumerStats> {
     if (this.stopped !== undefined) return this.stopped
     const stopping = Effect.gen(this, function*() {
-      this.stopping = true
+      if (!drain) this.handingBack = true
       yield* Fiber.interrupt(this.claimer)
       if (!drain) this.interrupting = true
       yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)

@@ -154,23 +154,28 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
    * A batch travels as one JSON parameter: the statement text never changes with the batch
    * size, so it is prepared once, and a batch is bounded by nothing but memory.
    */
-  const rowsOf = (columns: string) =>
-    dialect === "pg"
-      ? (json: string, alias = "v") =>
+  /** SQLite: the rows of a JSON array of objects, one column per key */
+  const jsonRows = (columns: string) => {
+    const select = sql.literal(
+      columns.split(", ").map((column) => `json_extract(value, '$.${column.split(" ")[0]}') AS ${column.split(" ")[0]}`)
+        .join(", ")
+    )
+    return (json: string) => sql`SELECT ${select} FROM json_each(${json})`
+  }
+  const rowsOf = (columns: string) => {
+    if (dialect === "pg") {
+      return (json: string, alias = "v") =>
         sql`json_to_recordset(${json}::json) AS ${sql.literal(alias)}(${sql.literal(columns)})`
-      : (json: string, alias = "v") =>
-        sql`(SELECT ${
-          sql.literal(
-            columns.split(", ").map((column) =>
-              `json_extract(value, '$.${column.split(" ")[0]}') AS ${column.split(" ")[0]}`
-            )
-              .join(", ")
-          )
-        } FROM json_each(${json}) ORDER BY key) AS ${sql.literal(alias)}`
+    }
+    const rows = jsonRows(columns)
+    return (json: string, alias = "v") => sql`(${rows(json)} ORDER BY key) AS ${sql.literal(alias)}`
+  }
   const newJobs = rowsOf(
     "idempotency_key text, job_key text, payload text, priority int, max_attempts int, run_at int8, delay int8"
   )
-  const settledJobs = rowsOf("id int8, attempts int, status int, delay int8, refund int, result text, error text")
+  const settledColumns = "id int8, attempts int, status int, delay int8, refund int, result text, error text"
+  const settledJobs = rowsOf(settledColumns)
+  const settledRows = jsonRows(settledColumns)
 
   const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
     const json = JSON.stringify(jobs.map((job) => ({
@@ -287,8 +292,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       result: s.result,
       error: s.error
     })))
-    return sql<{ id: string | number }>`
-      UPDATE ${t} SET
+    const set = sql`
         status = v.status,
         attempts = ${t}.attempts - v.refund,
         run_at = CASE WHEN v.status = 0 THEN ${now} + v.delay ELSE ${t}.run_at END,
@@ -296,12 +300,24 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         lease_owner = NULL,
         finished_at = CASE WHEN v.status = 0 THEN NULL ELSE ${now} END,
         result = v.result,
-        last_error = COALESCE(v.error, ${t}.last_error)
+        last_error = COALESCE(v.error, ${t}.last_error)`
+    const fenced = sql`${t}.id = v.id AND ${t}.attempts = v.attempts
+        AND ${t}.queue = ${queue} AND ${t}.status = 0 AND ${t}.lease_owner = ${owner}`
+    if (dialect === "sqlite") {
+      // the rows materialized first, then one primary-key probe each: as a subquery in FROM,
+      // SQLite scanned every ready row of the queue for each settled one (100 rows: 10.8 ms,
+      // 1,000: 859 ms with a 20,000-job backlog; materialized: 0.41 ms and 4.3 ms, measured)
+      return sql<{ id: string | number }>`
+        WITH v AS MATERIALIZED (${settledRows(json)})
+        UPDATE ${t} SET ${set} FROM v WHERE ${fenced}
+        RETURNING ${t}.id`
+    }
+    return sql<{ id: string | number }>`
+      UPDATE ${t} SET ${set}
       FROM ${settledJobs(json)}
-      WHERE ${t}.id = v.id AND ${t}.attempts = v.attempts
+      WHERE ${fenced}
         -- the id list again, so the planner probes the primary key instead of scanning the table
         AND ${t}.id IN (SELECT ids.id FROM ${settledJobs(json, "ids")})
-        AND ${t}.queue = ${queue} AND ${t}.status = 0 AND ${t}.lease_owner = ${owner}
       RETURNING ${t}.id`
   }
 
