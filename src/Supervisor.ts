@@ -24,7 +24,8 @@ import type * as Restart from "./Restart.js"
 /**
  * The options of a supervisor.
  *
- * - `workers`: number of worker fibers (integer >= 1).
+ * - `workers`: number of worker fibers (integer >= 1). Without a `resource` a worker gets its
+ *   fiber when it first has work, so a large pool costs little until it is busy.
  * - `handler(task, resource)`: the work for one task.
  * - `resource`: acquired once per worker in the worker's own `Scope` (released when the worker
  *   stops or restarts); the handler receives it. Default: none (`void`).
@@ -319,7 +320,8 @@ export interface Supervisor<T, A, E = never, S = void> {
   /** Releases a `pauseKey`. */
   readonly resumeKey: (key: string) => Effect.Effect<void>
   /**
-   * Grows or shrinks the number of workers. New workers start at once; shrinking never
+   * Grows or shrinks the number of workers. New workers start at once when there is work
+   * (otherwise, without a `resource`, when they are first woken); shrinking never
    * interrupts: a worker past the new size stops after its current task (idle ones at once).
    * `InvalidOptions` unless `workers` is an integer >= 1; `SupervisorClosed` once it stopped.
    */
