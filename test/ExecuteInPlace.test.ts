@@ -150,3 +150,37 @@ describe("workers after sync tasks", () => {
       expect(yield* sup.stats).toMatchObject({ submitted: 59, succeeded: 59 })
     }))
 })
+
+describe("execute whose handler was called in place but waits", () => {
+  it.scoped("goes straight to the parked worker: a sliding queue cannot drop it as unstarted", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        capacity: 1,
+        strategy: "sliding",
+        handler: (n: number) => n === 0 ? Effect.as(Effect.sleep("1 second"), 0) : Effect.succeed(n)
+      })
+      yield* settle
+      const slow = yield* Effect.fork(sup.execute(0))
+      yield* Effect.yieldNow()
+      yield* sup.submit(1)
+      yield* sup.submit(2) // slides 1 out, never the task already handed to the worker
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(slow)).toBe(0)
+      const summary = yield* sup.shutdown
+      expect(summary.stats).toMatchObject({ submitted: 3, succeeded: 2, dropped: 1 })
+      expect(summary.pending).toEqual([1])
+    }))
+
+  it.scoped("a stop before its worker began: Interrupted, and not pending (its handler was called)", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({ workers: 1, handler: (_: number) => Effect.never })
+      const caller = yield* Effect.fork(Effect.exit(sup.execute(7)))
+      yield* Effect.yieldNow()
+      const summary = yield* sup.shutdownNow
+      const exit = yield* Fiber.join(caller)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "TaskInterrupted" })
+      expect(summary.stats).toMatchObject({ submitted: 1, interrupted: 1 })
+      expect(summary.pending).toEqual([])
+    }))
+})

@@ -29,7 +29,7 @@ class Nope extends Data.TaggedError("Nope")<{}> {}
 
 const runs = Number(process.env.CHAOS_RUNS ?? 2000)
 
-type Kind = "succeed" | "fail" | "die" | "throw" | "sleep" | "never" | "crash" | "scoped"
+type Kind = "succeed" | "sync" | "fail" | "die" | "throw" | "sleep" | "never" | "crash" | "scoped"
 
 interface Task {
   readonly id: number
@@ -55,7 +55,7 @@ type Action =
 
 const kind = fc.constantFrom<Kind>(
   "succeed",
-  "succeed",
+  "sync",
   "fail",
   "die",
   "throw",
@@ -104,7 +104,10 @@ it.effect.prop(
     rateLimit: fc.boolean(),
     flaky: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
     maxRestarts: fc.integer({ min: 0, max: 6 }),
-    stop: fc.constantFrom("shutdown" as const, "shutdownNow" as const, "scope" as const)
+    stop: fc.constantFrom("shutdown" as const, "shutdownNow" as const, "scope" as const),
+    // no resource, timeout, retry, rate limit or key: dormant workers, sync attempts in place
+    // and `execute` in the caller are possible only then
+    bare: fc.boolean()
   },
   (p) =>
     Effect.gen(function*() {
@@ -148,6 +151,11 @@ it.effect.prop(
         switch (task.kind) {
           case "succeed":
             return Effect.succeed(task.id)
+          case "sync":
+            return Effect.sync(() => {
+              if (task.millis % 7 === 0) throw new Error(`thunk throw ${task.id}`)
+              return task.id
+            })
           case "fail":
             return Effect.fail(new Nope())
           case "die":
@@ -178,18 +186,18 @@ it.effect.prop(
           capacity: p.capacity,
           strategy: p.strategy,
           handler,
-          resource,
-          timeout: p.timeout,
-          retry: p.retries > 0 ? Schedule.recurs(p.retries) : undefined,
-          rateLimit: p.rateLimit ? { limit: 3, interval: "10 millis" } : undefined,
+          resource: p.bare ? undefined : resource,
+          timeout: p.bare ? undefined : p.timeout,
+          retry: p.retries > 0 && !p.bare ? Schedule.recurs(p.retries) : undefined,
+          rateLimit: p.rateLimit && !p.bare ? { limit: 3, interval: "10 millis" } : undefined,
           restart: Restart.policy({
             backoff: Schedule.spaced("5 millis"),
             maxRestarts: p.maxRestarts,
             within: "1 second"
           }),
-          key: p.scheduling === "keyed" ? (task: Task) => String(task.key) : undefined,
-          perKey: p.scheduling === "keyed" ? 1 : undefined,
-          priority: p.scheduling === "priority" ? (task: Task) => task.millis % 3 : undefined,
+          key: p.scheduling === "keyed" && !p.bare ? (task: Task) => String(task.key) : undefined,
+          perKey: p.scheduling === "keyed" && !p.bare ? 1 : undefined,
+          priority: p.scheduling === "priority" && !p.bare ? (task: Task) => task.millis % 3 : undefined,
           outcomesBuffer: 10_000,
           initial: 0,
           combine: (sum: number, value: number) => sum + value

@@ -18,6 +18,7 @@ import * as FiberId from "effect/FiberId"
 import { SupervisorClosed, type TaskError } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type * as Supervisor from "../Supervisor.js"
+import { HANDED } from "./immediate.js"
 import { type Ledger, outcomeToExit } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
 import {
@@ -43,7 +44,7 @@ export interface AdmissionOptions<T> {
    * `execute`'s shortcut, when attempts allow it (see `Workers.runInPlace`): the task's result
    * when it got its outcome without being queued
    */
-  readonly runInPlace: ((entry: Entry<T>) => Effect.Effect<any, any> | undefined) | undefined
+  readonly runInPlace: ((entry: Entry<T>) => Effect.Effect<any, any> | typeof HANDED | undefined) | undefined
 }
 
 type AnyOutcome = Outcome.Outcome<any, any, any>
@@ -223,9 +224,17 @@ export class Admission<T, A, E, S> {
     return Effect.suspend(() => {
       const entry = this.entry(task)
       const inPlace = this.options.runInPlace
+      let handed = false
       if (inPlace !== undefined && this.lifecycle.isOpen) {
         const done = inPlace(entry)
-        if (done !== undefined) return done
+        if (done === HANDED) {
+          // a parked worker took it (it runs later): accepted, holding a slot until it starts
+          handed = true
+          this.ledger.accept()
+          this.notStarted++
+        } else if (done !== undefined) {
+          return done
+        }
       }
       // a callback on the entry rather than a Deferred: cheaper, and measured on this path
       let result: Exit.Exit<A, E | TaskError> | undefined
@@ -250,6 +259,7 @@ export class Admission<T, A, E, S> {
           }
         )
       )
+      if (handed) return awaitOutcome
       const admitted = this.admit(entry)
       return admitted === Effect.void ? awaitOutcome : Effect.zipRight(admitted, awaitOutcome)
     })
@@ -291,7 +301,8 @@ export class Admission<T, A, E, S> {
   handBackAll(): void {
     for (const entry of this.queue.drain()) {
       this.notStarted--
-      this.ledger.record(entry, Outcome.interrupted(entry.task), 0, true)
+      // `started`: `execute` called its handler, trying to run it in place
+      this.ledger.record(entry, Outcome.interrupted(entry.task), 0, !entry.started)
     }
   }
 }

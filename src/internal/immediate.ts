@@ -19,6 +19,9 @@ import * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 
+/** `Workers.runInPlace`'s answer when the task went to a parked worker as its next chunk. */
+export const HANDED: unique symbol = Symbol.for("effect-supervisor/Handed")
+
 /** `evaluate`'s answer when the effect needs the run loop. */
 export const NOT_IMMEDIATE: unique symbol = Symbol.for("effect-supervisor/NotImmediate")
 
