@@ -302,7 +302,8 @@ export interface Supervisor<T, A, E = never, S = void> {
    * `retry`, `rateLimit`, spans, `key` or `priority`), a handler whose effect is a `succeed` or
    * `sync` runs right in the caller on that worker's behalf (counted, folded and published the
    * same; no queue, no wake-up, no suspension): ~1 µs per `execute` instead of ~3–4. Any other
-   * effect the handler returns is run by the worker; the handler is called once either way.
+   * effect the handler returns goes straight to that worker; the handler is called once either
+   * way.
    */
   readonly execute: (task: T) => Effect.Effect<A, E | TaskError>
   /**
