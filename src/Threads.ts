@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import type * as WT from "node:worker_threads"
 import * as Errors from "./Errors.js"
 import type { InvalidOptions, TaskError, WorkerCrashed } from "./Errors.js"
+import { ChunkedHandler } from "./internal/chunked.js"
 import * as client from "./internal/threads/client.js"
 import * as specs from "./internal/threads/spec.js"
 import type { Supervisor } from "./Supervisor.js"
@@ -343,6 +344,9 @@ export const handler = <A extends Schema.TaggedRequest.All>(
   Schema.WithResult.Success<A>,
   Schema.WithResult.Failure<A> | ParseResult.ParseError | WorkerCrashed
 > => thread.execute(task)
+
+// the supervisor may start a chunk's tasks together with this handler (see internal/chunked.ts)
+Object.defineProperty(handler, ChunkedHandler, { value: true })
 
 /**
  * `resource` and `handler` for a spec, ready to spread into the supervisor's options.

@@ -25,7 +25,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Ref from "effect/Ref"
 import * as Outcome from "../Outcome.js"
 import { type Counts, Metrics } from "./metrics.js"
-import { ACTIVE, DONE, type Entry } from "./queue/taskQueue.js"
+import { ACTIVE, CLAIMED, DONE, type Entry } from "./queue/taskQueue.js"
 
 /** Outcomes between two metric syncs while busy (idle, `stats` and stop always sync). */
 const METRICS_EVERY = 256
@@ -131,6 +131,13 @@ export class Ledger<T, A, E, S> {
   take(entry: Entry<T>): void {
     entry.state = ACTIVE
     this.running++
+  }
+
+  /** A taken entry goes back unstarted (its thread died before it began: see chunked.ts). */
+  untake(entry: Entry<T>): void {
+    entry.state = CLAIMED
+    entry.started = false
+    this.running--
   }
 
   /**
