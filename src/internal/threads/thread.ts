@@ -143,13 +143,25 @@ const TSX_ENTRY = new URL("./tsx-entry.mjs", import.meta.url)
 
 const isTypeScript = (file: URL) => /\.[mc]?ts$/.test(file.pathname)
 
-const newWorker = (options: SpawnOptions<any>, started: Float64Array): WT.Worker =>
-  isTypeScript(options.file)
+/**
+ * A thread's young generation unless `workerOptions.resourceLimits` sets one: V8's default
+ * lets each thread's grow to ~48 MB, which measured 46 MB more peak RSS for two threads doing
+ * 20k small round trips (226 vs 180 MB), at no measured cost in speed.
+ */
+const YOUNG_GENERATION_MB = 8
+
+const newWorker = (options: SpawnOptions<any>, started: Float64Array): WT.Worker => {
+  const workerOptions: WT.WorkerOptions = {
+    ...options.workerOptions,
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...options.workerOptions?.resourceLimits }
+  }
+  return isTypeScript(options.file)
     ? new WT.Worker(TSX_ENTRY, {
-      ...options.workerOptions,
+      ...workerOptions,
       workerData: { effectSupervisorEntry: options.file.href, effectSupervisorStarted: started }
     })
-    : new WT.Worker(options.file, { ...options.workerOptions, workerData: { effectSupervisorStarted: started } })
+    : new WT.Worker(options.file, { ...workerOptions, workerData: { effectSupervisorStarted: started } })
+}
 
 /** @internal */
 export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray<unknown>): void =>
