@@ -627,12 +627,12 @@ export class Workers<T, A, E, R, S, Res> {
         ledger.record(entry, this.failureOutcome(slot, entry, exit.cause as Cause.Cause<E>), 1)
       }
     }
+    // once every entry has its outcome (or went back): interrupted, `handBack` records the rest
     const done = Effect.sync(() => {
-      const at = slot.flights.indexOf(entries)
-      if (at >= 0) slot.flights.splice(at, 1)
+      slot.flights.splice(slot.flights.indexOf(entries), 1)
       this.returnUnstarted(slot)
     })
-    return Effect.map(run(tasks, onExit), (wait) => Effect.ensuring(wait, done))
+    return Effect.map(run(tasks, onExit), (wait) => Effect.zipRight(wait, done))
   }
 
   /** An entry's attempt ended: the worker lets go of it, before its outcome is recorded. */

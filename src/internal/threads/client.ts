@@ -246,10 +246,11 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         if (remaining === 0) return resume_(later === undefined ? Effect.void : Effect.all(later))
         resume = resume_
         // interrupted: every chunked request still in flight on this thread (this chunk's and
-        // the one sent after it) is interrupted there
+        // the one sent after it) is interrupted there, newest first: the queued ones are dropped
+        // before the running one stops (the thread would start the next one)
         return Effect.suspend(() =>
           Effect.forEach(
-            Array.from(thread.inChunks),
+            Array.from(thread.inChunks).reverse(),
             ([id, unstarted]) => cancel(thread, id, unstarted),
             { concurrency: "unbounded", discard: true }
           )

@@ -31,7 +31,8 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
-import { andThen, byTag, encoder } from "./codec.js"
+import type { Encoded } from "./codec.js"
+import { byTag, encoder } from "./codec.js"
 import { Outbox } from "./outbox.js"
 import type { Reply, Request } from "./thread.js"
 
@@ -71,6 +72,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       (yield* Effect.runtime<R>()).pipe(Runtime.updateContext(Context.omit(Scope.Scope))) as Runtime.Runtime<R>
     )
     const decode = Schema.decodeUnknown(schema)
+    const decodeSync = Schema.decodeUnknownEither(schema)
     const encoders = byTag((request) => ({
       success: encoder(Schema.encode(Schema.successSchema(request as any) as Schema.Schema<unknown>)),
       failure: encoder(Schema.encode(Schema.failureSchema(request as any) as Schema.Schema<unknown>))
@@ -83,6 +85,10 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       (reply, cause) => WT.parentPort!.postMessage([3, [failed(reply[0], "send", cause)]])
     )
     // requests that came in a chunk: run one at a time, in order (a supervisor worker's tasks)
+    // a handler that ends the thread (`process.exit`) must not take the replies of the requests
+    // that ended before it with it: they go out on the way (the main side gets them before it
+    // sees the exit)
+    process.once("exit", () => outbox.flush())
     const queued = new Map<number, unknown>()
     const started = (WT.workerData as { effectSupervisorStarted?: Float64Array } | null)?.effectSupervisorStarted
     let current: number | undefined
@@ -94,37 +100,82 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       })
     )
 
-    const reply = (id: number, request: A | undefined, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
-      const encoded = (encoded: ReturnType<ReturnType<typeof encoders>["success"]>, kind: 0 | 2) =>
-        andThen(encoded, ([payload, transfers]) =>
-          Effect.sync(() =>
-            outbox.add(kind === 0 ? [id, 0, [payload]] : [id, 2, payload], transfers)
-          )).pipe(
-            Effect.catchAll((cause) => Effect.sync(() => outbox.add(failed(id, "encode", cause))))
-          )
+    // Queues the reply to request `id`; an Effect only when the encoding is asynchronous.
+    const reply = (
+      id: number,
+      request: A | undefined,
+      exit: Exit.Exit<unknown, unknown>
+    ): Effect.Effect<void> | undefined => {
+      const encoded = (encoding: ReturnType<ReturnType<typeof encoders>["success"]>, kind: 0 | 2) => {
+        const add = ([payload, transfers]: Encoded) =>
+          outbox.add(kind === 0 ? [id, 0, [payload]] : [id, 2, payload], transfers)
+        const unencodable = (cause: unknown) => outbox.add(failed(id, "encode", cause))
+        if (!Exit.isExit(encoding)) {
+          return Effect.matchEffect(encoding, {
+            onFailure: (cause) => Effect.sync(() => unencodable(cause)),
+            onSuccess: (value) => Effect.sync(() => add(value))
+          })
+        }
+        if (Exit.isSuccess(encoding)) add(encoding.value)
+        else unencodable(Cause.squash(encoding.cause))
+        return undefined
+      }
       if (Exit.isSuccess(exit)) return encoded(encoders(request!).success(exit.value), 0)
       const failure = Cause.failureOption(exit.cause)
-      if (failure._tag === "None") return Effect.sync(() => outbox.add([id, 3, encodeCause(exit.cause as never)]))
+      if (failure._tag === "None") {
+        outbox.add([id, 3, encodeCause(exit.cause as never)])
+        return undefined
+      }
       const error = failure.value
-      if (isWorkerError(error)) return Effect.sync(() => outbox.add([id, 3, encodeCause(Cause.fail(error))]))
-      return encoded(encoders(request!).failure(failure.value), 2)
+      if (isWorkerError(error)) {
+        outbox.add([id, 3, encodeCause(Cause.fail(error))])
+        return undefined
+      }
+      return encoded(encoders(request!).failure(error), 2)
+    }
+
+    const fork = (id: number, effect: Effect.Effect<unknown, unknown, R>) => {
+      const fiber = runFork(effect)
+      fibers.set(id, fiber)
+      fiber.addObserver(() => fibers.delete(id))
+      return fiber
     }
 
     const start = (id: number, data: unknown): Fiber.RuntimeFiber<unknown, unknown> => {
       let request: A | undefined
-      const fiber = runFork(
+      return fork(
+        id,
         decode(data).pipe(
           Effect.mapError((cause) => new WorkerError({ reason: "decode", cause })),
           Effect.flatMap((decoded): Effect.Effect<unknown, unknown, R> => {
             request = decoded
             return (handlers[decoded._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(decoded)
           }),
-          Effect.onExit((exit) => reply(id, request, exit))
+          Effect.onExit((exit) => reply(id, request, exit) ?? Effect.void)
         )
       )
-      fibers.set(id, fiber)
-      fiber.addObserver(() => fibers.delete(id))
-      return fiber
+    }
+
+    // A request that decodes synchronously and whose handler returns an Exit (`Effect.succeed`,
+    // `Effect.fail`) ends without a fiber; true when it has ended.
+    const quick = (id: number, data: unknown): boolean | Fiber.RuntimeFiber<unknown, unknown> => {
+      const decoded = decodeSync(data)
+      if (Either.isLeft(decoded)) return false
+      const request = decoded.right
+      let effect: Effect.Effect<unknown, unknown, R>
+      try {
+        effect = (handlers[request._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(request)
+      } catch (defect) {
+        effect = Exit.die(defect)
+      }
+      if (!Exit.isExit(effect)) {
+        return fork(
+          id,
+          Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
+        )
+      }
+      const rest = reply(id, request, effect)
+      return rest === undefined ? true : fork(id, rest)
     }
 
     // Starts queued requests until one suspends; a synchronous handler ends inside `runFork`,
@@ -142,7 +193,9 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
         queued.delete(id)
         // before it starts: a thread that dies in it tells the main side which ones it never began
         if (started !== undefined) started[0] = id
-        const fiber = start(id, data)
+        const ran = quick(id, data)
+        if (ran === true) continue
+        const fiber = ran === false ? start(id, data) : ran
         if (fiber.unsafePoll() !== null) continue
         current = id
         fiber.addObserver(() => {
