@@ -230,12 +230,13 @@ describe("Threads: under a supervisor", () => {
       expect((yield* supervisor.stats).restarts).toBe(2)
     })))
 
-  it.live("a chunk goes as one message: a crash fails only the task it was running, the rest run on the next thread", () =>
+  it.live("chunks on a thread: a crash fails only the task it was running, the ones sent behind it run on the next thread", () =>
     Effect.gen(function*() {
       const echoes = (ns: ReadonlyArray<number>): Array<Request> => ns.map((n) => new Echo({ n }))
       const poison = new ExitRequest({ code: 1 })
-      // one worker takes all seven as one chunk: the thread dies on the fourth, before it began
-      // the last three, which go back to the queue and run on a fresh thread
+      // one worker, two chunks in flight on its thread: the thread dies on the fourth task, and
+      // the tasks sent behind it, which it never began, go back to the queue and run on a fresh
+      // thread (handed back as WorkerCrashed instead, the sum would miss them)
       const summary = yield* Supervisor.run([...echoes([1, 2, 3]), poison, ...echoes([4, 5, 6])], {
         workers: 1,
         ...Threads.offload(spec),

@@ -45,6 +45,8 @@ type Stop = typeof Stop[keyof typeof Stop]
 /** A synchronous stretch longer than this yields to the event loop (timers, I/O). */
 const EVENT_LOOP_SLICE_MS = 10
 const PROBE_EVERY_MS = 2
+/** About how much work (by measured task time) one chunk sent to a thread holds. */
+const SENT_CHUNK_MS = 2
 
 /** metric updates per task take no extra labels: one shared array, not one per call */
 const NO_LABELS: ReadonlyArray<never> = []
@@ -72,6 +74,8 @@ export interface Slot<T> extends Runner {
   readonly flights: Array<Array<Entry<T>>>
   /** entries of those chunks that the resource never began: they go back to the queue */
   readonly unstarted: Array<Entry<T>>
+  /** a chunked resource's time per task, smoothed over its chunks (ms); -1: none measured yet */
+  taskMs: number
   /** tasks completed by this incarnation */
   completed: number
   futile: number
@@ -188,6 +192,7 @@ export class Workers<T, A, E, R, S, Res> {
       active: undefined,
       flights: [],
       unstarted: [],
+      taskMs: -1,
       completed: 0,
       futile: 0,
       incarnation: 0,
@@ -380,6 +385,19 @@ export class Workers<T, A, E, R, S, Res> {
   }
 
   /**
+   * A chunk sent to a resource cannot be stolen back: it holds about `SENT_CHUNK_MS` of work
+   * (by the tasks' measured time), so two in flight keep a thread busy without leaving it
+   * with a long tail while another thread idles. Tiny tasks still go 64 to a message; a task
+   * of a millisecond or more goes alone. One task until a chunk has been measured.
+   */
+  private sentChunkSize(slot: Slot<T>): number {
+    const share = this.chunkSize()
+    if (slot.taskMs < 0) return 1
+    const byTime = slot.taskMs > 0 ? Math.floor(SENT_CHUNK_MS / slot.taskMs) : share
+    return byTime < 1 ? 1 : byTime < share ? byTime : share
+  }
+
+  /**
    * An idle worker takes the older half of the unstarted entries another worker claimed, so a
    * chunk of slow tasks never waits behind one worker while another sits idle. O(1).
    */
@@ -435,7 +453,8 @@ export class Workers<T, A, E, R, S, Res> {
       if (lifecycle.halting) return Effect.succeed(Stop.Done)
       this.arrived(slot)
       const seen = this.events
-      const chunk = this.paused ? undefined : queue.take(this.chunkSize()) ?? this.steal(slot)
+      const size = run === undefined ? this.chunkSize() : this.sentChunkSize(slot)
+      const chunk = this.paused ? undefined : queue.take(size) ?? this.steal(slot)
       if (chunk === undefined || chunk.length === 0) {
         // nothing to send: wait for what is in flight, then look again
         if (awaiting !== undefined) return settled(next)
@@ -627,8 +646,13 @@ export class Workers<T, A, E, R, S, Res> {
         ledger.record(entry, this.failureOutcome(slot, entry, exit.cause as Cause.Cause<E>), 1)
       }
     }
+    const sent = performance.now()
     // once every entry has its outcome (or went back): interrupted, `handBack` records the rest
     const done = Effect.sync(() => {
+      // from sending to the last reply, per task (a chunk waiting behind the previous one on
+      // its thread reads slower than it is: that errs toward smaller chunks)
+      const perTask = (performance.now() - sent) / entries.length
+      slot.taskMs = slot.taskMs < 0 ? perTask : 0.7 * slot.taskMs + 0.3 * perTask
       slot.flights.splice(slot.flights.indexOf(entries), 1)
       this.returnUnstarted(slot)
     })
