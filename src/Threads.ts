@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import type * as WT from "node:worker_threads"
 import * as Errors from "./Errors.js"
 import type { InvalidOptions, TaskError, WorkerCrashed } from "./Errors.js"
+import { ChunkedHandler } from "./internal/chunked.js"
 import * as client from "./internal/threads/client.js"
 import * as specs from "./internal/threads/spec.js"
 import type { Supervisor } from "./Supervisor.js"
@@ -106,7 +107,9 @@ export type ThreadStartFailed = Errors.ThreadStartFailed
  *   terminated and its start fails with `ThreadStartFailed`. A start is tried once: nothing
  *   on this side retries it, so under a supervisor every failed start is one failed
  *   acquisition that the restart policy counts (and escalates on).
- * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …).
+ * - `workerOptions`: passed to `new Worker(…)` (`resourceLimits`, `env`, `name`, …). A thread
+ *   starts with an 8 MB young generation unless `resourceLimits.maxYoungGenerationSizeMb` is
+ *   given (V8's default lets each thread's grow to ~48 MB).
  * - `layerError`: the Schema of the thread-side layer's typed failure (a `Schema.TaggedError`
  *   class, or a union of them). The thread encodes a failure that is an instance of a Schema
  *   class with its class; with `layerError` the start fails with that error, rebuilt as the
@@ -295,7 +298,10 @@ export const resource = <A extends Schema.TaggedRequest.All, LE = never>(
  * When to use: as `handler` next to `resource` (or through `offload`, which pairs them).
  *
  * Details: the task is a request instance; the result is its success, the error its typed
- * failure, a `ParseError` or `WorkerCrashed` (see `Thread.execute`).
+ * failure, a `ParseError` or `WorkerCrashed` (see `Thread.execute`). With this handler and no
+ * `timeout`, `retry`, `rateLimit` or spans, a worker sends its thread a chunk of tasks per
+ * message (two chunks in flight), which the thread runs one at a time; each task still ends in
+ * its own outcome, and a thread that dies hands back the tasks it never began.
  *
  * Gotchas: it is generic, so name the request type (`Threads.handler<Square>`) when a
  * `combine` needs the result type: passed bare, the supervisor's success type is `unknown`
@@ -343,6 +349,9 @@ export const handler = <A extends Schema.TaggedRequest.All>(
   Schema.WithResult.Success<A>,
   Schema.WithResult.Failure<A> | ParseResult.ParseError | WorkerCrashed
 > => thread.execute(task)
+
+// the supervisor may start a chunk's tasks together with this handler (see internal/chunked.ts)
+Object.defineProperty(handler, ChunkedHandler, { value: true })
 
 /**
  * `resource` and `handler` for a spec, ready to spread into the supervisor's options.

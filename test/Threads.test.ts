@@ -230,6 +230,42 @@ describe("Threads: under a supervisor", () => {
       expect((yield* supervisor.stats).restarts).toBe(2)
     })))
 
+  it.live("chunks on a thread: a crash fails only the task it was running, the ones sent behind it run on the next thread", () =>
+    Effect.gen(function*() {
+      const echoes = (ns: ReadonlyArray<number>): Array<Request> => ns.map((n) => new Echo({ n }))
+      const poison = new ExitRequest({ code: 1 })
+      // one worker, two chunks in flight on its thread: the thread dies on the fourth task, and
+      // the tasks sent behind it, which it never began, go back to the queue and run on a fresh
+      // thread (handed back as WorkerCrashed instead, the sum would miss them)
+      const summary = yield* Supervisor.run([...echoes([1, 2, 3]), poison, ...echoes([4, 5, 6])], {
+        workers: 1,
+        ...Threads.offload(spec),
+        initial: 0,
+        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
+      })
+      expect(summary.state).toBe(21)
+      expect(summary.stats.succeeded).toBe(6)
+      expect(summary.stats.failed).toBe(1)
+      expect(summary.stats.restarts).toBe(1)
+      expect(summary.failures.map((failure) => failure.task)).toEqual([poison])
+      expect(summary.failures[0]!._tag === "Failure" && summary.failures[0]!.error).toBeInstanceOf(Errors.WorkerCrashed)
+    }))
+
+  it.live("shutdownNow interrupts a chunk on its thread: the running task is interrupted, the queued ones are pending", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const waiting = new Wait()
+      const queued = [new Echo({ n: 1 }), new Echo({ n: 2 })]
+      yield* supervisor.submitAll([waiting, ...queued])
+      yield* running(supervisor)
+      const [summary, elapsed] = yield* timed(supervisor.shutdownNow)
+      expect(summary.pending).toEqual(queued)
+      expect(summary.stats.interrupted).toBe(3)
+      expect(summary.stats.succeeded).toBe(0)
+      // the Wait answered its interrupt: no thread was terminated after grace
+      expect(elapsed).toBeLessThan(grace)
+    })))
+
   it.live("a crash loop escalates", () =>
     Effect.gen(function*() {
       const escalated = yield* Effect.flip(Supervisor.run(

@@ -129,6 +129,11 @@ export class Admission<T, A, E, S> {
     }
   }
 
+  /** A started task went back to the queue unstarted: it holds a slot again. */
+  reclaim(): void {
+    this.notStarted++
+  }
+
   /** Tries to admit without suspending: true when accepted (possibly as `Dropped`). */
   private tryAdmit(entry: Entry<T>, dropWhenFull: boolean): boolean {
     if (this.hasRoom) {

@@ -26,7 +26,7 @@ import * as Ref from "effect/Ref"
 import { TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import { type Counts, Metrics } from "./metrics.js"
-import { ACTIVE, DONE, type Entry } from "./queue/taskQueue.js"
+import { ACTIVE, CLAIMED, DONE, type Entry } from "./queue/taskQueue.js"
 
 /** Outcomes between two metric syncs while busy (idle, `stats` and stop always sync). */
 const METRICS_EVERY = 256
@@ -132,6 +132,13 @@ export class Ledger<T, A, E, S> {
   take(entry: Entry<T>): void {
     entry.state = ACTIVE
     this.running++
+  }
+
+  /** A taken entry goes back unstarted (its thread died before it began: see chunked.ts). */
+  untake(entry: Entry<T>): void {
+    entry.state = CLAIMED
+    entry.started = false
+    this.running--
   }
 
   /**

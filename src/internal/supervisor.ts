@@ -35,6 +35,7 @@ import { type Escalated, type InvalidOptions, SupervisorClosed } from "../Errors
 import type * as Supervisor from "../Supervisor.js"
 import { Admission } from "./admission.js"
 import * as Attempt from "./attempt.js"
+import { isChunkedHandler } from "./chunked.js"
 import { Intensity } from "./intensity.js"
 import { type Hooks, Ledger } from "./ledger.js"
 import { Lifecycle } from "./lifecycle.js"
@@ -118,6 +119,7 @@ export const make = <T, A, E, R, S, Res>(
       context,
       clock,
       released: () => admission!.release(),
+      reclaimed: () => admission!.reclaim(),
       // not `immediate`: a worker woken inside `submit` must not run on the submitter's stack
       fork: (effect) => Runtime.runFork(runtime, effect, { immediate: false }),
       escalate: (escalated) => halt(false, escalated),
@@ -125,7 +127,10 @@ export const make = <T, A, E, R, S, Res>(
         if (ledger.state === published) return false
         published = ledger.state
         return true
-      }
+      },
+      // see chunked.ts: only a bare attempt
+      chunked: isChunkedHandler(options.handler) && config.timeout === undefined && options.retry === undefined &&
+        limiter === undefined && !config.spans
     })
     const pool = workers
     const admit = admission
@@ -235,7 +240,9 @@ export const make = <T, A, E, R, S, Res>(
         idle.await,
         Effect.suspend(() => {
           const escalation = lifecycle.escalation
-          return escalation === undefined ? Effect.void : Effect.fail(escalation)
+          // the last outcome may have been recorded outside its worker's fiber (a thread's
+          // reply to a chunk: see chunked.ts), before that worker published the state
+          return escalation === undefined ? ledger.publishState : Effect.fail(escalation)
         })
       ),
       state: Ref.get(stateRef),

@@ -30,6 +30,8 @@ import { type Escalated, type TaskError, type TaskTimeout, WorkerCrashed } from 
 import * as Outcome from "../Outcome.js"
 import type { Attempt, Runner } from "./attempt.js"
 import { AttemptScope } from "./attemptScope.js"
+import type { ChunkRunner } from "./chunked.js"
+import { chunkRunner, notStarted } from "./chunked.js"
 import { evaluate, HANDED, NOT_IMMEDIATE, thrown } from "./immediate.js"
 import type { Intensity } from "./intensity.js"
 import { type Ledger, outcomeToExit } from "./ledger.js"
@@ -44,9 +46,17 @@ type Stop = typeof Stop[keyof typeof Stop]
 /** A synchronous stretch longer than this yields to the event loop (timers, I/O). */
 const EVENT_LOOP_SLICE_MS = 10
 const PROBE_EVERY_MS = 2
+/** About how much work (by measured task time) one chunk sent to a thread holds. */
+const SENT_CHUNK_MS = 2
 
 /** metric updates per task take no extra labels: one shared array, not one per call */
 const NO_LABELS: ReadonlyArray<never> = []
+
+/** A task with a handle runs in its own fiber (`cancel` reaches it alone): not in a chunk. */
+const hasHandles = <T>(chunk: ReadonlyArray<Entry<T>>, from: number): boolean => {
+  for (let i = from; i < chunk.length; i++) if (chunk[i]!.handle !== undefined) return true
+  return false
+}
 
 /** One worker. */
 export interface Slot<T> extends Runner {
@@ -61,6 +71,12 @@ export interface Slot<T> extends Runner {
   index: number
   /** the entry taken from the chunk and not yet recorded */
   active: Entry<T> | undefined
+  /** the chunks handed to the resource and not yet waited for (see `sendChunk`) */
+  readonly flights: Array<Array<Entry<T>>>
+  /** entries of those chunks that the resource never began: they go back to the queue */
+  readonly unstarted: Array<Entry<T>>
+  /** a chunked resource's time per task, smoothed over its chunks (ms); -1: none measured yet */
+  taskMs: number
   /** tasks completed by this incarnation */
   completed: number
   futile: number
@@ -88,11 +104,15 @@ export interface Environment<T, A, E, R, S, Res> {
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   /** a claimed entry started (or was dropped from a chunk): its capacity slot is free */
   readonly released: () => void
+  /** a started entry went back to the queue unstarted: it holds a capacity slot again */
+  readonly reclaimed: () => void
   /** forks a worker's fiber from the supervisor's runtime */
   readonly fork: (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
   /** the restart policy gave up */
   readonly escalate: (escalated: Escalated) => Effect.Effect<void>
   readonly foldChanged: () => boolean
+  /** the handler hands whole chunks to its resource (see chunked.ts), if the resource can */
+  readonly chunked: boolean
 }
 
 /** @internal */
@@ -175,7 +195,7 @@ export class Workers<T, A, E, R, S, Res> {
 
   private unpark(slot: Slot<T>): void {
     this.parked.delete(slot)
-    if (slot.dormant) return this.begin(slot)
+    if (slot.dormant) return this.launch(slot)
     const wake = slot.wake
     slot.wake = undefined
     wake?.()
@@ -199,6 +219,9 @@ export class Workers<T, A, E, R, S, Res> {
       chunk: undefined,
       index: 0,
       active: undefined,
+      flights: [],
+      unstarted: [],
+      taskMs: -1,
       completed: 0,
       futile: 0,
       incarnation: 0,
@@ -208,16 +231,16 @@ export class Workers<T, A, E, R, S, Res> {
       dormant: false
     }
     this.slots.add(slot)
-    if (this.env.resource !== undefined) return Effect.sync(() => this.begin(slot))
+    if (this.env.resource !== undefined) return Effect.sync(() => this.launch(slot))
     // work waiting, queued or claimed by busy workers (a resize while busy): it starts at once
-    if (this.env.queue.size > 0 || this.holders.size > 0) return Effect.sync(() => this.begin(slot))
+    if (this.env.queue.size > 0 || this.holders.size > 0) return Effect.sync(() => this.launch(slot))
     slot.dormant = true
     this.parked.add(slot)
     return Effect.void
   })
 
   /** Starts a worker's fiber. */
-  private begin(slot: Slot<T>): void {
+  private launch(slot: Slot<T>): void {
     slot.dormant = false
     // A root fiber tracked in `fibers`, which every stop interrupts and awaits (cheaper than a
     // FiberSet entry per worker), forked from the supervisor's runtime (its services, FiberRefs
@@ -409,8 +432,25 @@ export class Workers<T, A, E, R, S, Res> {
       queue.finished(active)
       ledger.record(active, Outcome.interrupted(active.task), slot.attempts, !active.started)
     }
+    for (const flight of slot.flights) {
+      for (const entry of flight) {
+        if (entry.state !== ACTIVE) continue
+        queue.finished(entry)
+        ledger.record(entry, Outcome.interrupted(entry.task), 1)
+      }
+    }
+    slot.flights.length = 0
     this.returnChunk(slot)
+    this.returnUnstarted(slot)
     return slot.scope.close(exit)
+  }
+
+  /** Puts the entries a chunk's resource never began back in front, oldest first. */
+  private returnUnstarted(slot: Slot<T>): void {
+    if (slot.unstarted.length === 0) return
+    const unstarted = slot.unstarted.splice(0).sort((a, b) => a.seq - b.seq)
+    this.env.queue.pushFront(unstarted)
+    this.broadcast()
   }
 
   /** Puts a chunk's unstarted entries back in front; lets the queue forget the others. */
@@ -446,6 +486,19 @@ export class Workers<T, A, E, R, S, Res> {
     const sharers = this.slots.size - parked + (parked < 2 ? parked : 2)
     const share = Math.ceil(this.env.queue.size / (sharers > 1 ? sharers : 1))
     return share > max ? max : share < 1 ? 1 : share
+  }
+
+  /**
+   * A chunk sent to a resource cannot be stolen back: it holds about `SENT_CHUNK_MS` of work
+   * (by the tasks' measured time), so two in flight keep a thread busy without leaving it
+   * with a long tail while another thread idles. Tiny tasks still go 64 to a message; a task
+   * of a millisecond or more goes alone. One task until a chunk has been measured.
+   */
+  private sentChunkSize(slot: Slot<T>): number {
+    const share = this.chunkSize()
+    if (slot.taskMs < 0) return 1
+    const byTime = slot.taskMs > 0 ? Math.floor(SENT_CHUNK_MS / slot.taskMs) : share
+    return byTime < 1 ? 1 : byTime < share ? byTime : share
   }
 
   /**
@@ -486,15 +539,32 @@ export class Workers<T, A, E, R, S, Res> {
     // are made once per incarnation: a chunk is often one task (many workers, a short queue),
     // and closures per chunk cost as much as the task.
     let ran = false
+    const run = this.env.chunked ? chunkRunner<T>(resource) : undefined
+    // the wait for the chunk sent before the current one: a chunked resource gets the next
+    // chunk before the worker waits for the previous (two in flight, no idle round trip)
+    let awaiting: Effect.Effect<void> | undefined
+    const settled = (then: () => Effect.Effect<Stop, never, R>): Effect.Effect<Stop, never, R> => {
+      const wait = awaiting!
+      awaiting = undefined
+      return Effect.zipRight(wait, Effect.suspend(then))
+    }
     const next = (): Effect.Effect<Stop, never, R> => {
+      if (awaiting !== undefined && (slot.restartRequested || slot.retiring || lifecycle.halting)) {
+        return settled(next)
+      }
       if (slot.restartRequested) return Effect.succeed(Stop.SiblingRestart)
       if (slot.retiring) return Effect.succeed(Stop.Retired)
       if (lifecycle.halting) return Effect.succeed(Stop.Done)
       this.arrived(slot)
       const seen = this.events
       // a chunk handed over by `execute` (see `runInPlace`), or one from the queue
-      const chunk = slot.chunk ?? (this.paused ? undefined : queue.take(this.chunkSize()) ?? this.steal(slot))
+      const chunk = slot.chunk ??
+        (this.paused
+          ? undefined
+          : queue.take(run === undefined ? this.chunkSize() : this.sentChunkSize(slot)) ?? this.steal(slot))
       if (chunk === undefined || chunk.length === 0) {
+        // nothing to send: wait for what is in flight, then look again
+        if (awaiting !== undefined) return settled(next)
         // draining and nothing left that any worker could take: this worker is done
         if (!lifecycle.isOpen && queue.size === 0 && this.holders.size === 0) {
           // the others may be parked behind a key limit that no longer matters: they are done too
@@ -507,7 +577,7 @@ export class Workers<T, A, E, R, S, Res> {
       slot.index = 0
       slot.now = -1
       ran = false
-      if (chunk.length > 1) this.holders.add(slot)
+      if (chunk.length > 1 && run === undefined) this.holders.add(slot)
       // more than this worker starts now: wake two more (they take from the queue, or steal;
       // each of them wakes two in turn), so a burst reaches every parked worker in log2 hops
       if (!this.inPlace && (chunk.length > 1 || queue.size > 0)) this.wakeTwo()
@@ -518,17 +588,28 @@ export class Workers<T, A, E, R, S, Res> {
       const chunk = slot.chunk!
       while (true) {
         if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
+          if (awaiting !== undefined) return settled(step)
           this.returnChunk(slot)
           return slot.crash !== undefined ? Effect.succeed(Stop.Crashed) : next()
         }
         if (slot.index >= chunk.length) break
+        if (run !== undefined && !hasHandles(chunk, slot.index)) {
+          ran = true
+          return Effect.flatMap(this.sendChunk(slot, run, chunk), (wait) => {
+            const previous = awaiting
+            awaiting = wait
+            return previous === undefined ? step() : Effect.zipRight(previous, Effect.suspend(step))
+          })
+        }
         const entry = chunk[slot.index++]!
         if (entry.state !== CLAIMED) {
           queue.finished(entry) // cancelled after it was claimed
           continue
         }
         ran = true
-        const attempt = this.start(slot, entry, resource)
+        slot.active = entry
+        slot.startedAt = this.begin(slot, entry)
+        const attempt = this.attemptOf(entry, resource, slot)
         // a `succeed` or `sync` attempt runs here, not through the run loop (see immediate.ts)
         let value: A | typeof NOT_IMMEDIATE
         try {
@@ -553,14 +634,18 @@ export class Workers<T, A, E, R, S, Res> {
       return this.endChunk(next, ran)
     }
     const succeeded = (value: A): void => {
-      const entry = this.finish(slot)
+      const entry = slot.active!
+      slot.active = undefined
+      this.finish(slot, entry, slot.startedAt)
       slot.completed++
       ledger.succeed(entry, value, slot.attempts)
     }
     // the entry whose attempt ended is the slot's `active` one
     const ended = {
       onFailure: (cause: Cause.Cause<E | TaskTimeout<T>>): Effect.Effect<Stop, never, R> => {
-        const entry = this.finish(slot)
+        const entry = slot.active!
+        slot.active = undefined
+        this.finish(slot, entry, slot.startedAt)
         ledger.record(entry, this.failureOutcome(slot, entry, cause), slot.attempts)
         return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), step) : step()
       },
@@ -607,17 +692,20 @@ export class Workers<T, A, E, R, S, Res> {
     this.armed = false
   }
 
-  /** Starts one entry: the worker's attempt at it, its outcome recorded by `ended` above. */
-  private start(slot: Slot<T>, entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> {
+  /** An entry starts: it counts as running, its capacity slot is free. Returns its start time. */
+  private begin(slot: Slot<T>, entry: Entry<T>): number {
     const { clock, ledger } = this.env
     ledger.take(entry)
-    slot.active = entry
     this.env.released()
     // the previous task of this chunk just ended: its end time is this one's start time
     const startedAt = slot.now >= 0 ? slot.now : clock.unsafeCurrentTimeMillis()
-    slot.startedAt = startedAt
     ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, NO_LABELS)
-    const effect = this.env.attempt(entry, resource, slot)
+    return startedAt
+  }
+
+  /** The attempt at an entry; its outcome is recorded by the caller. */
+  private attemptOf(entry: Entry<T>, resource: Res, runner: Runner): Effect.Effect<A, E | TaskTimeout<T>, R> {
+    const effect = this.env.attempt(entry, resource, runner)
     const handle = entry.handle
     if (handle === undefined) return effect
     // a task with a handle runs in its own fiber so `cancel` can interrupt it alone; if the
@@ -629,18 +717,83 @@ export class Workers<T, A, E, R, S, Res> {
     })
   }
 
-  /** The active entry's attempt ended: the worker lets go of it, before its outcome is recorded. */
-  private finish(slot: Slot<T>): Entry<T> {
+  /**
+   * Hands the rest of the slot's chunk to the resource at once (see chunked.ts) and returns the
+   * wait for it: every entry starts now and records its outcome as it ends. Entries the
+   * resource never began (its thread died first) go back to the front of the queue; entries
+   * still running when the worker is interrupted are recorded by `handBack` (`flights`).
+   */
+  private sendChunk(
+    slot: Slot<T>,
+    run: ChunkRunner<T>,
+    chunk: Array<Entry<T>>
+  ): Effect.Effect<Effect.Effect<void>> {
+    const { ledger, queue } = this.env
+    const entries: Array<Entry<T>> = []
+    while (slot.index < chunk.length) {
+      const entry = chunk[slot.index++]!
+      if (entry.state === CLAIMED) entries.push(entry)
+      else queue.finished(entry) // cancelled after it was claimed
+    }
+    if (entries.length === 0) return Effect.succeed(Effect.void)
+    // they start together: one clock read for all
+    slot.now = -1
+    const startedAt = this.begin(slot, entries[0]!)
+    for (let i = 1; i < entries.length; i++) {
+      const entry = entries[i]!
+      ledger.take(entry)
+      this.env.released()
+      ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, NO_LABELS)
+    }
+    const tasks: Array<T> = []
+    for (const entry of entries) {
+      entry.started = true
+      tasks.push(entry.task)
+    }
+    slot.flights.push(entries)
+    const onExit = (i: number, exit: Exit.Exit<unknown, unknown>): void => {
+      const entry = entries[i]!
+      if (entry.state !== ACTIVE) return
+      const crashed = Exit.isFailure(exit) ? notStarted(exit.cause) : undefined
+      if (crashed !== undefined) {
+        slot.crash = crashed
+        ledger.untake(entry)
+        this.env.reclaimed()
+        slot.unstarted.push(entry)
+        return
+      }
+      this.finish(slot, entry, startedAt)
+      if (Exit.isSuccess(exit)) {
+        slot.completed++
+        ledger.succeed(entry, exit.value as A, 1)
+      } else if (Cause.isInterruptedOnly(exit.cause)) {
+        ledger.record(entry, Outcome.interrupted(entry.task), 1)
+      } else {
+        ledger.record(entry, this.failureOutcome(slot, entry, exit.cause as Cause.Cause<E>), 1)
+      }
+    }
+    const sent = performance.now()
+    // once every entry has its outcome (or went back): interrupted, `handBack` records the rest
+    const done = Effect.sync(() => {
+      // from sending to the last reply, per task (a chunk waiting behind the previous one on
+      // its thread reads slower than it is: that errs toward smaller chunks)
+      const perTask = (performance.now() - sent) / entries.length
+      slot.taskMs = slot.taskMs < 0 ? perTask : 0.7 * slot.taskMs + 0.3 * perTask
+      slot.flights.splice(slot.flights.indexOf(entries), 1)
+      this.returnUnstarted(slot)
+    })
+    return Effect.map(run(tasks, onExit), (wait) => Effect.zipRight(wait, done))
+  }
+
+  /** An entry's attempt ended: the worker lets go of it, before its outcome is recorded. */
+  private finish(slot: Slot<T>, entry: Entry<T>, startedAt: number): void {
     const { clock, ledger, queue } = this.env
-    const entry = slot.active!
-    slot.active = undefined
     if (entry.handle !== undefined) entry.handle.fiber = undefined
     // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
     if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
     const now = clock.unsafeCurrentTimeMillis()
     slot.now = now
-    ledger.metrics.duration.unsafeUpdate(now - slot.startedAt, NO_LABELS)
-    return entry
+    ledger.metrics.duration.unsafeUpdate(now - startedAt, NO_LABELS)
   }
 
   private closeAttempt(

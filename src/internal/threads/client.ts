@@ -18,29 +18,54 @@ import * as Scope from "effect/Scope"
 import type { ThreadStartFailed } from "../../Errors.js"
 import { WorkerCrashed } from "../../Errors.js"
 import type { Thread as PublicThread } from "../../Threads.js"
+import type { ChunkExit, ChunkRunner } from "../chunked.js"
+import { ChunkedResource, NotStarted } from "../chunked.js"
 import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { Validated } from "./spec.js"
 import type { Reply, Thread } from "./thread.js"
 import { markCrashed, post, settlesWithin, spawn, terminate } from "./thread.js"
 
+/** A reply's value decoded: an `Exit` when its Schema decodes synchronously (almost always). */
+type Decoded = Exit.Exit<unknown, unknown> | Effect.Effect<unknown, unknown>
+
 interface ReplyDecoders {
-  readonly success: (value: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
-  readonly failure: (error: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly success: (value: unknown) => Decoded
+  readonly failure: (error: unknown) => Decoded
 }
+
+/**
+ * `Schema.decodeUnknownEither` with no fiber; a Schema that decodes asynchronously (Forbidden
+ * synchronously) falls back to the Effect decoder, which runs in the caller's fiber.
+ */
+const decoder = (schema: Schema.Schema<unknown>): (value: unknown) => Decoded => {
+  const sync = Schema.decodeUnknownEither(schema)
+  const inFiber = Schema.decodeUnknown(schema)
+  return (value) => {
+    const decoded = sync(value)
+    if (Either.isRight(decoded)) return Exit.succeed(decoded.right)
+    return decoded.left.issue._tag === "Forbidden" ? inFiber(value) : Exit.fail(decoded.left)
+  }
+}
+
+/** A chunk's request interrupted before the thread began it: the worker hands it back. */
+const interruptedUnstarted = new WorkerCrashed({ cause: new NotStarted("interrupted before the thread began it") })
 
 /** @internal */
 export type Client<A extends Schema.TaggedRequest.All> = PublicThread<A>
 
-const decodeCause = (encoded: unknown): Effect.Effect<never, WorkerCrashed> =>
-  Effect.flatMap(
-    Effect.orDie(Effect.try(() => WorkerError.decodeCause(encoded as any))),
-    (cause) =>
-      Cause.isInterruptedOnly(cause)
-        // the thread interrupted the request on its own: it is shutting down
-        ? Effect.fail(new WorkerCrashed({ cause: new Error("the thread interrupted the request") }))
-        : Effect.die(Cause.squash(cause))
-  )
+const decodeCause = (encoded: unknown): Exit.Exit<never, WorkerCrashed> => {
+  let cause: Cause.Cause<unknown>
+  try {
+    cause = WorkerError.decodeCause(encoded as any)
+  } catch (defect) {
+    return Exit.die(defect)
+  }
+  return Cause.isInterruptedOnly(cause)
+    // the thread interrupted the request on its own: it is shutting down
+    ? Exit.fail(new WorkerCrashed({ cause: new Error("the thread interrupted the request") }))
+    : Exit.die(Cause.squash(cause))
+}
 
 /**
  * Creates the client: spawns its first thread in the current scope (so a thread that cannot
@@ -59,10 +84,17 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     // the instance). A plain object `{ _tag, ... }` that the union encodes carries none: it is
     // decoded with the union into its class first, once per tag (one class per tag).
     const decodeRequest = Schema.decodeUnknownEither(schema)
-    const decoders = byTag((request) => ({
-      success: Schema.decodeUnknown(Schema.successSchema(request as any) as Schema.Schema<unknown>),
-      failure: Schema.decodeUnknown(Schema.failureSchema(request as any) as Schema.Schema<unknown>)
-    }))
+    const decoders = byTag((request): ReplyDecoders => {
+      const failure = decoder(Schema.failureSchema(request as any) as Schema.Schema<unknown>)
+      return {
+        success: decoder(Schema.successSchema(request as any) as Schema.Schema<unknown>),
+        failure: (error) => {
+          const decoded = failure(error)
+          if (!Exit.isExit(decoded)) return Effect.flatMap(decoded, Effect.fail)
+          return Exit.isSuccess(decoded) ? Exit.fail(decoded.value) : decoded
+        }
+      }
+    })
     const decodersOf = (request: Schema.TaggedRequest.All, payload: unknown) => {
       if (Schema.symbolWithResult in request) return Either.right(decoders(request))
       return Either.map(decodeRequest(payload), decoders)
@@ -96,11 +128,20 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
 
     // Runs when the caller is interrupted (a timeout, shutdown): interrupt the request inside
     // the thread; if no reply comes within grace, the thread is terminated and replaced.
-    const cancel = (thread: Thread, id: number): Effect.Effect<void> =>
+    const cancel = (thread: Thread, id: number, unstarted?: () => void): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (!thread.pending.has(id)) return Effect.void
-        // a reply, or the thread crashing (which settles every pending request), ends the wait
-        const answered = new Promise<void>((resolve) => thread.pending.set(id, () => resolve()))
+        // a reply, or the thread crashing (which settles every pending request), ends the wait;
+        // `[id, 1]` says a chunk's request was dropped before the thread began it
+        const answered = new Promise<void>((resolve) =>
+          thread.pending.set(id, (reply) => {
+            thread.inChunks.delete(id)
+            if (unstarted !== undefined && !(reply instanceof WorkerCrashed) && reply[1] === 1) unstarted()
+            resolve()
+          })
+        )
+        // the request may still be in the outbox: it goes first
+        thread.outbox.flush()
         post(thread, [0, [id, 1]])
         return Effect.flatMap(settlesWithin(answered, graceMillis), (stopped) => {
           if (stopped) return Effect.void
@@ -116,17 +157,17 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         })
       })
 
-    const decode = (replyDecoders: ReplyDecoders, reply: Reply | WorkerCrashed): Effect.Effect<any, any> => {
-      if (reply instanceof WorkerCrashed) return Effect.fail(reply)
+    const decode = (replyDecoders: ReplyDecoders, reply: Reply | WorkerCrashed): Decoded => {
+      if (reply instanceof WorkerCrashed) return Exit.fail(reply)
       switch (reply[1]) {
         case 0:
           return replyDecoders.success(reply[2][0])
         case 2:
-          return Effect.flatMap(replyDecoders.failure(reply[2]), Effect.fail)
+          return replyDecoders.failure(reply[2])
         case 3:
           return decodeCause(reply[2])
         case 1:
-          return Effect.dieMessage("the thread ended the request without a value")
+          return Exit.die(new Error("the thread ended the request without a value"))
       }
     }
 
@@ -156,9 +197,91 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         : Effect.flatMap(currentThread, (thread) => call(thread, replyDecoders.right, encoded))
     }
 
-    const client: Client<A> = {
+    // A chunk: every request encoded and sent in one message, which the thread runs one at a
+    // time; each ends through `onExit` (no fiber per request). Sending returns the effect that
+    // waits for the chunk, so a worker can send its next chunk before it waits (two in flight).
+    const sendChunk = (
+      thread: Thread,
+      requests: ReadonlyArray<A>,
+      encodings: ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>,
+      onExit: ChunkExit
+    ): Effect.Effect<void> => {
+      if (thread.crashed !== undefined) {
+        for (let i = 0; i < requests.length; i++) onExit(i, Exit.fail(thread.crashed))
+        return Effect.void
+      }
+      thread.chunks = true
+      let later: Array<Effect.Effect<void>> | undefined
+      let resume: ((effect: Effect.Effect<void>) => void) | undefined
+      let remaining = 0
+      const settle = (i: number, id: number, replyDecoders: ReplyDecoders, reply: Reply | WorkerCrashed) => {
+        thread.inChunks.delete(id)
+        const decoded = decode(replyDecoders, reply)
+        if (Exit.isExit(decoded)) onExit(i, decoded)
+        else (later ??= []).push(Effect.flatMap(Effect.exit(decoded), (exit) => Effect.sync(() => onExit(i, exit))))
+        if (--remaining === 0 && resume !== undefined) resume(later === undefined ? Effect.void : Effect.all(later))
+      }
+      for (let i = 0; i < requests.length; i++) {
+        const encoded = encodings[i]!
+        if (Exit.isFailure(encoded)) {
+          onExit(i, encoded)
+          continue
+        }
+        const [payload, transfers] = encoded.value
+        const replyDecoders = decodersOf(requests[i]!, payload)
+        if (Either.isLeft(replyDecoders)) {
+          onExit(i, Exit.fail(replyDecoders.left))
+          continue
+        }
+        const id = thread.nextId++
+        remaining++
+        thread.pending.set(id, (reply) => settle(i, id, replyDecoders.right, reply))
+        thread.inChunks.set(id, () => {
+          thread.inChunks.delete(id)
+          onExit(i, Exit.fail(interruptedUnstarted))
+        })
+        thread.outbox.add([id, payload], transfers)
+      }
+      return Effect.async<void>((resume_) => {
+        if (remaining === 0) return resume_(later === undefined ? Effect.void : Effect.all(later))
+        resume = resume_
+        // interrupted: every chunked request still in flight on this thread (this chunk's and
+        // the one sent after it) is interrupted there, newest first: the queued ones are dropped
+        // before the running one stops (the thread would start the next one)
+        return Effect.suspend(() =>
+          Effect.forEach(
+            Array.from(thread.inChunks).reverse(),
+            ([id, unstarted]) => cancel(thread, id, unstarted),
+            { concurrency: "unbounded", discard: true }
+          )
+        )
+      })
+    }
+
+    const executeChunk: ChunkRunner<A> = (requests, onExit) =>
+      Effect.suspend(() => {
+        const encodings = requests.map(encode)
+        // a Schema that encodes asynchronously: its encodings run first, in this fiber
+        const encoded = encodings.every(Exit.isExit)
+          ? Effect.succeed(encodings as ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>)
+          : Effect.all(encodings.map((encoding) => Effect.exit(encoding)))
+        return Effect.flatMap(encoded, (encodings) =>
+          ready !== undefined
+            ? Effect.succeed(sendChunk(ready, requests, encodings, onExit))
+            : Effect.matchEffect(currentThread, {
+              onFailure: (crashed) =>
+                Effect.sync(() => {
+                  requests.forEach((_, i) => onExit(i, Exit.fail(crashed)))
+                  return Effect.void
+                }),
+              onSuccess: (thread) => Effect.sync(() => sendChunk(thread, requests, encodings, onExit))
+            }))
+      })
+
+    const client: Client<A> & { readonly [ChunkedResource]: ChunkRunner<A> } = {
       execute: (request) => Effect.suspend(() => andThen(encode(request), (encoded) => send(request, encoded))),
-      threadId: Effect.map(currentThread, (thread) => thread.threadId)
+      threadId: Effect.map(currentThread, (thread) => thread.threadId),
+      [ChunkedResource]: executeChunk
     }
     return client
   })

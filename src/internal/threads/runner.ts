@@ -1,8 +1,10 @@
 /**
- * The thread side: @effect/platform's worker protocol served on @effect/platform-node's
- * `NodeWorkerRunner` (port, ready handshake, close), one fiber per request. The per-thread
- * layer is built before the thread reports ready; a start failure is reported to the main side
- * before the thread exits.
+ * The thread side: @effect/platform-node's `NodeWorkerRunner` for the port, the ready handshake
+ * and close, our own requests on it (see `Request` in thread.ts), one fiber per request. A
+ * request sent alone starts at once; the requests of a chunk (a supervisor worker's tasks) run
+ * one at a time, in order. Replies to the requests that ended in one go leave as one message.
+ * The per-thread layer is built before the thread reports ready; a start failure is reported to
+ * the main side before the thread exits.
  *
  * Not `WorkerRunner.layerSerialized`: per request it provides the handlers' context and a
  * transferables collector to a fiber, rebuilds encoders and joins a FiberSet — several µs each,
@@ -29,7 +31,10 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
-import { andThen, byTag, encoder } from "./codec.js"
+import type { Encoded } from "./codec.js"
+import { byTag, encoder } from "./codec.js"
+import { Outbox } from "./outbox.js"
+import type { Reply, Request } from "./thread.js"
 
 /** @internal */
 export type Handlers<A extends Schema.TaggedRequest.All, R> = {
@@ -42,7 +47,17 @@ export type Handlers<A extends Schema.TaggedRequest.All, R> = {
   >
 }
 
+/** The longest a thread holds finished replies while it runs a chunk's synchronous requests. */
+const FLUSH_EVERY_MS = 2
+
 const encodeCause = (cause: Cause.Cause<WorkerError>) => WorkerError.encodeCause(cause)
+
+/** The reply for a request whose result could not be encoded or sent. */
+const failed = (
+  id: number,
+  reason: "encode" | "send",
+  cause: unknown
+): Reply => [id, 3, encodeCause(Cause.fail(new WorkerError({ reason, cause })))]
 
 const run = <A extends Schema.TaggedRequest.All, I, R>(
   schema: Schema.Schema<A, I, never>,
@@ -57,55 +72,156 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       (yield* Effect.runtime<R>()).pipe(Runtime.updateContext(Context.omit(Scope.Scope))) as Runtime.Runtime<R>
     )
     const decode = Schema.decodeUnknown(schema)
+    const decodeSync = Schema.decodeUnknownEither(schema)
     const encoders = byTag((request) => ({
       success: encoder(Schema.encode(Schema.successSchema(request as any) as Schema.Schema<unknown>)),
       failure: encoder(Schema.encode(Schema.failureSchema(request as any) as Schema.Schema<unknown>))
     }))
     const fibers = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
-    yield* Effect.addFinalizer(() => Fiber.interruptAll(Array.from(fibers.values())))
-
-    const reply = (id: number, request: A | undefined, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+    // replies go out together: every request a message started that ended in one go
+    const outbox = new Outbox<Reply>(
+      (replies, transfers) => WT.parentPort!.postMessage([3, replies], transfers as Array<WT.TransferListItem>),
       // a reply that cannot be posted (not cloneable) must still settle the request
-      const send = (response: Worker.Worker.Response<unknown>, transfers?: ReadonlyArray<unknown>) =>
-        backing.send(0, response, transfers).pipe(
-          Effect.catchAllDefect((cause) =>
-            backing.send(0, [id, 3, encodeCause(Cause.fail(new WorkerError({ reason: "send", cause })))])
-          )
-        )
-      const sendCause = (cause: Cause.Cause<WorkerError>) => send([id, 3, encodeCause(cause)])
-      const encoded = (
-        encoded: ReturnType<ReturnType<typeof encoders>["success"]>,
-        kind: 0 | 2
-      ) =>
-        andThen(encoded, ([payload, transfers]) => send(kind === 0 ? [id, 0, [payload]] : [id, 2, payload], transfers))
-          .pipe(
-            Effect.catchAll((cause) => sendCause(Cause.fail(new WorkerError({ reason: "encode", cause }))))
-          )
+      (reply, cause) => WT.parentPort!.postMessage([3, [failed(reply[0], "send", cause)]])
+    )
+    // requests that came in a chunk: run one at a time, in order (a supervisor worker's tasks)
+    // a handler that ends the thread (`process.exit`) must not take the replies of the requests
+    // that ended before it with it: they go out on the way (the main side gets them before it
+    // sees the exit)
+    process.once("exit", () => outbox.flush())
+    const queued = new Map<number, unknown>()
+    const started = (WT.workerData as { effectSupervisorStarted?: Float64Array } | null)?.effectSupervisorStarted
+    let current: number | undefined
+    // closing: queued requests never start (the main side has failed them already)
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        queued.clear()
+        return Fiber.interruptAll(Array.from(fibers.values()))
+      })
+    )
+
+    // Queues the reply to request `id`; an Effect only when the encoding is asynchronous.
+    const reply = (
+      id: number,
+      request: A | undefined,
+      exit: Exit.Exit<unknown, unknown>
+    ): Effect.Effect<void> | undefined => {
+      const encoded = (encoding: ReturnType<ReturnType<typeof encoders>["success"]>, kind: 0 | 2) => {
+        const add = ([payload, transfers]: Encoded) =>
+          outbox.add(kind === 0 ? [id, 0, [payload]] : [id, 2, payload], transfers)
+        const unencodable = (cause: unknown) => outbox.add(failed(id, "encode", cause))
+        if (!Exit.isExit(encoding)) {
+          return Effect.matchEffect(encoding, {
+            onFailure: (cause) => Effect.sync(() => unencodable(cause)),
+            onSuccess: (value) => Effect.sync(() => add(value))
+          })
+        }
+        if (Exit.isSuccess(encoding)) add(encoding.value)
+        else unencodable(Cause.squash(encoding.cause))
+        return undefined
+      }
       if (Exit.isSuccess(exit)) return encoded(encoders(request!).success(exit.value), 0)
       const failure = Cause.failureOption(exit.cause)
-      if (failure._tag === "None") return sendCause(exit.cause as Cause.Cause<never>)
-      if (isWorkerError(failure.value)) return sendCause(Cause.fail(failure.value))
-      return encoded(encoders(request!).failure(failure.value), 2)
+      if (failure._tag === "None") {
+        outbox.add([id, 3, encodeCause(exit.cause as never)])
+        return undefined
+      }
+      const error = failure.value
+      if (isWorkerError(error)) {
+        outbox.add([id, 3, encodeCause(Cause.fail(error))])
+        return undefined
+      }
+      return encoded(encoders(request!).failure(error), 2)
     }
 
-    yield* backing.run<void, never, never>((_portId, [id, kind, data]) => {
-      if (kind === 1) {
-        fibers.get(id)?.unsafeInterruptAsFork(FiberId.none)
-        return
-      }
+    const fork = (id: number, effect: Effect.Effect<unknown, unknown, R>) => {
+      const fiber = runFork(effect)
+      fibers.set(id, fiber)
+      fiber.addObserver(() => fibers.delete(id))
+      return fiber
+    }
+
+    const start = (id: number, data: unknown): Fiber.RuntimeFiber<unknown, unknown> => {
       let request: A | undefined
-      const fiber = runFork(
+      return fork(
+        id,
         decode(data).pipe(
           Effect.mapError((cause) => new WorkerError({ reason: "decode", cause })),
           Effect.flatMap((decoded): Effect.Effect<unknown, unknown, R> => {
             request = decoded
             return (handlers[decoded._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(decoded)
           }),
-          Effect.onExit((exit) => reply(id, request, exit))
+          Effect.onExit((exit) => reply(id, request, exit) ?? Effect.void)
         )
       )
-      fibers.set(id, fiber)
-      fiber.addObserver(() => fibers.delete(id))
+    }
+
+    // A request that decodes synchronously and whose handler returns an Exit (`Effect.succeed`,
+    // `Effect.fail`) ends without a fiber; true when it has ended.
+    const quick = (id: number, data: unknown): boolean | Fiber.RuntimeFiber<unknown, unknown> => {
+      const decoded = decodeSync(data)
+      if (Either.isLeft(decoded)) return false
+      const request = decoded.right
+      let effect: Effect.Effect<unknown, unknown, R>
+      try {
+        effect = (handlers[request._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(request)
+      } catch (defect) {
+        effect = Exit.die(defect)
+      }
+      if (!Exit.isExit(effect)) {
+        return fork(
+          id,
+          Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
+        )
+      }
+      const rest = reply(id, request, effect)
+      return rest === undefined ? true : fork(id, rest)
+    }
+
+    // Starts queued requests until one suspends; a synchronous handler ends inside `runFork`,
+    // so a chunk of them runs in this loop (no recursion through observers).
+    const pump = (): void => {
+      let flushed = performance.now()
+      while (current === undefined && queued.size > 0) {
+        // a long run of synchronous requests: what ended so far goes out now, not at the end
+        const now = performance.now()
+        if (now - flushed > FLUSH_EVERY_MS) {
+          outbox.flush()
+          flushed = now
+        }
+        const [id, data] = queued.entries().next().value!
+        queued.delete(id)
+        // before it starts: a thread that dies in it tells the main side which ones it never began
+        if (started !== undefined) started[0] = id
+        const ran = quick(id, data)
+        if (ran === true) continue
+        const fiber = ran === false ? start(id, data) : ran
+        if (fiber.unsafePoll() !== null) continue
+        current = id
+        fiber.addObserver(() => {
+          current = undefined
+          pump()
+        })
+      }
+    }
+
+    yield* backing.run<void, never, never>((_portId, message) => {
+      const [id, kind, data] = message as unknown as Request
+      switch (kind) {
+        case 1: {
+          // an interrupt: a queued request never starts; a running one is interrupted
+          // (`[id, 1]`: ended without a value, which tells the main side it never began)
+          if (queued.delete(id)) outbox.add([id, 1])
+          else fibers.get(id)?.unsafeInterruptAsFork(FiberId.none)
+          return
+        }
+        case 2: {
+          for (const [id, payload] of data as ReadonlyArray<readonly [number, unknown]>) queued.set(id, payload)
+          return pump()
+        }
+        default:
+          start(id, data)
+      }
     })
   })
 

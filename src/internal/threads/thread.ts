@@ -7,6 +7,8 @@
  *
  * @internal
  */
+import { WorkerError } from "@effect/platform/WorkerError"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,6 +19,8 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
 import { ThreadStartFailed, WorkerCrashed } from "../../Errors.js"
+import { NotStarted } from "../chunked.js"
+import { Outbox } from "./outbox.js"
 
 /** How to start a thread and how long to wait for it. @internal */
 export interface SpawnOptions<LE = never> {
@@ -42,13 +46,26 @@ export type Reply =
   | readonly [id: number, kind: 3, cause: unknown]
 
 /**
- * Messages from the thread: the platform's `[0]` ready and `[1, reply]`, plus our own
- * `[2, text, encoded?]`: the thread-side program failed (sent by `ThreadRunner.serve` before
- * it exits), with its typed failure encoded when that is a Schema class instance.
+ * A request, inside the platform's `[0, request]` envelope: `[id, 0, payload]` runs at once,
+ * `[id, 1]` interrupts request `id`, `[0, 2, [[id, payload], …]]` is a chunk whose requests
+ * run one after another.
+ *
+ * @internal
+ */
+export type Request =
+  | readonly [id: number, kind: 0, payload: unknown, span?: undefined]
+  | readonly [id: number, kind: 1]
+  | readonly [unused: 0, kind: 2, requests: ReadonlyArray<readonly [id: number, payload: unknown]>]
+
+/**
+ * Messages from the thread: the platform's `[0]` ready, and our own `[3, [reply, …]]` (the
+ * replies to the requests that ended in one go) and `[2, text, encoded?]`: the thread-side
+ * program failed (sent by `ThreadRunner.serve` before it exits), with its typed failure encoded
+ * when that is a Schema class instance.
  */
 type FromThread =
   | readonly [0]
-  | readonly [1, Reply]
+  | readonly [3, ReadonlyArray<Reply>]
   | readonly [2, string]
   | readonly [2, string, encoded: unknown]
 
@@ -73,8 +90,8 @@ const isFromThread = (message: unknown): message is FromThread => {
   switch (message[0]) {
     case 0:
       return message.length === 1
-    case 1:
-      return message.length === 2 && isReply(message[1])
+    case 3:
+      return message.length === 2 && Array.isArray(message[1]) && message[1].every(isReply)
     case 2:
       return (message.length === 2 || message.length === 3) && typeof message[1] === "string"
     default:
@@ -100,6 +117,18 @@ export interface Thread {
   /** callbacks of the requests in flight, by request id */
   readonly pending: Map<number, (reply: Reply | WorkerCrashed) => void>
   nextId: number
+  /** requests made together in chunk mode (see chunked.ts), posted as one chunk message */
+  readonly outbox: Outbox<readonly [id: number, payload: unknown]>
+  /** the calls go out in chunks, which the thread runs one at a time, in order */
+  chunks: boolean
+  /** chunked requests in flight: what to do if one is dropped before the thread began it */
+  readonly inChunks: Map<number, () => void>
+  /**
+   * `[0]`: the id of the chunked request the thread started last (-1: none), written by the
+   * thread before it starts one. Shared memory, not a message: a thread that exits mid-chunk
+   * may not have flushed its replies, and this says exactly which requests it never started.
+   */
+  readonly started: Float64Array
   /** true once the thread reported ready (its per-thread layer is built) */
   ready: boolean
   /** set once the thread is gone (crashed, exited or terminated); later calls fail with it */
@@ -114,13 +143,25 @@ const TSX_ENTRY = new URL("./tsx-entry.mjs", import.meta.url)
 
 const isTypeScript = (file: URL) => /\.[mc]?ts$/.test(file.pathname)
 
-const newWorker = (options: SpawnOptions<any>): WT.Worker =>
-  isTypeScript(options.file)
+/**
+ * A thread's young generation unless `workerOptions.resourceLimits` sets one: V8's default
+ * lets each thread's grow to ~48 MB, which measured 46 MB more peak RSS for two threads doing
+ * 20k small round trips (226 vs 180 MB), at no measured cost in speed.
+ */
+const YOUNG_GENERATION_MB = 8
+
+const newWorker = (options: SpawnOptions<any>, started: Float64Array): WT.Worker => {
+  const workerOptions: WT.WorkerOptions = {
+    ...options.workerOptions,
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...options.workerOptions?.resourceLimits }
+  }
+  return isTypeScript(options.file)
     ? new WT.Worker(TSX_ENTRY, {
-      ...options.workerOptions,
-      workerData: { effectSupervisorEntry: options.file.href }
+      ...workerOptions,
+      workerData: { effectSupervisorEntry: options.file.href, effectSupervisorStarted: started }
     })
-    : new WT.Worker(options.file, { ...options.workerOptions })
+    : new WT.Worker(options.file, { ...workerOptions, workerData: { effectSupervisorStarted: started } })
+}
 
 /** @internal */
 export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray<unknown>): void =>
@@ -131,13 +172,16 @@ export const post = (thread: Thread, message: unknown, transfers?: ReadonlyArray
  *
  * @internal
  */
-export const markCrashed = (thread: Thread, cause: unknown): void => {
+export const markCrashed = (thread: Thread, cause: unknown, exited = false): void => {
   if (thread.crashed !== undefined) return
   const crashed = new WorkerCrashed({ cause })
   thread.crashed = crashed
-  const callbacks = Array.from(thread.pending.values())
+  const pending = Array.from(thread.pending)
   thread.pending.clear()
-  for (const callback of callbacks) callback(crashed)
+  // only once the thread is gone does `started` hold for good: before, it may start another
+  const started = exited && thread.chunks ? thread.started[0]! : Infinity
+  const waited = started < Infinity ? new WorkerCrashed({ cause: new NotStarted(String(cause)) }) : crashed
+  for (const [id, callback] of pending) callback(id > started ? waited : crashed)
 }
 
 /**
@@ -224,8 +268,9 @@ export const spawn = <LE>(
       if (closing) {
         return yield* new ThreadStartFailed({ file, cause: new Error("the scope is closed") })
       }
+      const started = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT)).fill(-1)
       const worker = yield* Effect.try({
-        try: () => newWorker(options),
+        try: () => newWorker(options, started),
         catch: (cause) => new ThreadStartFailed({ file, cause })
       }).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
       const ready = yield* Deferred.make<void, ThreadStartFailed | LE>()
@@ -237,6 +282,19 @@ export const spawn = <LE>(
         threadId: worker.threadId,
         pending: new Map(),
         nextId: 0,
+        chunks: false,
+        inChunks: new Map(),
+        started,
+        outbox: new Outbox(
+          (requests, transfers) =>
+            worker.postMessage([0, [0, 2, requests]], transfers as ReadonlyArray<WT.TransferListItem>),
+          // a request that cannot be cloned: a defect of its call, as when it is sent alone
+          ([id], cause) => {
+            const callback = thread.pending.get(id)
+            thread.pending.delete(id)
+            callback?.([id, 3, WorkerError.encodeCause(Cause.die(cause))])
+          }
+        ),
         ready: false,
         crashed: undefined,
         exited: new Promise<void>((resolve) => resolveExited = resolve),
@@ -260,12 +318,13 @@ export const spawn = <LE>(
             thread.ready = true
             Deferred.unsafeDone(ready, Exit.void)
             return
-          case 1: {
-            const reply = message[1]
-            const callback = thread.pending.get(reply[0])
-            if (callback !== undefined) {
-              thread.pending.delete(reply[0])
-              callback(reply)
+          case 3: {
+            for (const reply of message[1]) {
+              const callback = thread.pending.get(reply[0])
+              if (callback !== undefined) {
+                thread.pending.delete(reply[0])
+                callback(reply)
+              }
             }
             return
           }
@@ -285,7 +344,7 @@ export const spawn = <LE>(
           ? new Error(fatal[1])
           : error ?? new Error(`worker thread ${thread.threadId} exited with code ${code}`)
         Deferred.unsafeDone(ready, Exit.fail(startFailure(options, fatal) ?? new ThreadStartFailed({ file, cause })))
-        markCrashed(thread, cause)
+        markCrashed(thread, cause, true)
         resolveExited()
       })
       yield* Scope.addFinalizer(scope, stop(thread, options.grace))

@@ -1,0 +1,65 @@
+/**
+ * A handler whose resource runs a whole chunk of tasks in one call: `Threads.handler` on a
+ * thread. The worker hands the chunk's tasks to the resource at once; the thread client sends
+ * them as one message, the thread runs them one after another (still one task at a time per
+ * thread) and replies to the ones that ended together in one message. Each task still ends in
+ * exactly one outcome of its own, recorded as its reply arrives — without a fiber per task,
+ * which costs more here than the round trip it would wrap.
+ *
+ * Only for a bare attempt: a `timeout` starts with its attempt (a chunk's later tasks would wait
+ * on the thread behind the earlier ones), and `retry`, `rateLimit`, spans and cancellable
+ * handles each need the task's own fiber. With any of them the worker starts one task at a time.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import { WorkerCrashed } from "../Errors.js"
+
+/** On the handler: the worker may hand its resource whole chunks (see above). @internal */
+export const ChunkedHandler: unique symbol = Symbol.for("effect-supervisor/ChunkedHandler") as never
+
+/** On the resource: its `ChunkRunner`. @internal */
+export const ChunkedResource: unique symbol = Symbol.for("effect-supervisor/ChunkedResource") as never
+
+/** Task `i` of a chunk ended. @internal */
+export type ChunkExit = (i: number, exit: Exit.Exit<unknown, unknown>) => void
+
+/**
+ * Sends the tasks and returns the effect that waits for them: `onExit` is called once per task
+ * as it ends, and the wait completes once every task has. Interrupted, the wait interrupts
+ * every task still running on the resource (this chunk's and any sent after it) and completes
+ * once they have stopped; `onExit` may not be called for those (the caller records them).
+ *
+ * @internal
+ */
+export type ChunkRunner<T> = (tasks: ReadonlyArray<T>, onExit: ChunkExit) => Effect.Effect<Effect.Effect<void>>
+
+/** @internal */
+export const isChunkedHandler = (handler: unknown): boolean =>
+  typeof handler === "function" && (handler as { [ChunkedHandler]?: unknown })[ChunkedHandler] === true
+
+/** The resource's chunk runner, if it has one. @internal */
+export const chunkRunner = <T>(resource: unknown): ChunkRunner<T> | undefined =>
+  typeof resource === "object" && resource !== null && ChunkedResource in resource
+    ? (resource as { [ChunkedResource]: ChunkRunner<T> })[ChunkedResource]
+    : undefined
+
+/**
+ * The cause of the `WorkerCrashed` a chunked call fails with when its thread died before it
+ * started the request (it waited behind the one that crashed the thread): the worker puts the
+ * task back in the queue instead of recording an outcome, so one poison task costs only
+ * itself, as it does when tasks are sent one at a time.
+ *
+ * @internal
+ */
+export class NotStarted extends Error {}
+
+/** The attempt ended because its thread died before starting it (see `NotStarted`). @internal */
+export const notStarted = (cause: Cause.Cause<unknown>): WorkerCrashed | undefined => {
+  const failure = Cause.failureOption(cause)
+  return failure._tag === "Some" && failure.value instanceof WorkerCrashed && failure.value.cause instanceof NotStarted
+    ? failure.value
+    : undefined
+}
