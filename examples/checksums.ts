@@ -13,16 +13,26 @@
  * 1). Ctrl-C / SIGTERM stop cleanly: in-flight files finish or are interrupted within grace,
  * the partial result and summary are printed, the exit code is 130 / 143, like a shell.
  */
-import { NodeRuntime } from "@effect/platform-node"
+// Deep imports, not the "effect" / "@effect/platform-node" barrels: a barrel loads every
+// module of its package, which under tsx costs ~1 s of start-up here (measured: 2.6 s → 1.65 s).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { defaultTeardown } from "@effect/platform/Runtime"
-import { Cause, Console, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type { Dirent } from "node:fs"
-import { statSync } from "node:fs"
-import { readdir, stat } from "node:fs/promises"
+import { readdirSync, statSync } from "node:fs"
 import * as os from "node:os"
 import { join, relative, resolve, sep } from "node:path"
+import { setImmediate } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { HashFiles } from "./checksums/requests.js"
 
@@ -79,24 +89,35 @@ interface Found {
   bytes: number
 }
 
-/** Every regular file under `root` (leaving out entries named in `skip`), with its size. */
+/**
+ * Every regular file under `root` (leaving out entries named in `skip`), with its size.
+ * Synchronous calls, with a yield to the event loop every few hundred entries: the walk is
+ * ~6× faster than awaiting a `readdir`/`stat` promise per entry (measured on /usr/share/doc:
+ * 330 ms → 55 ms), and the yields keep the progress line and Ctrl-C responsive.
+ */
 const walk = (root: string, skip: ReadonlySet<string>, found: Found): Effect.Effect<void> =>
-  Effect.promise(async () => {
+  Effect.promise(async (signal) => {
+    let sinceYield = 0
     const visit = async (dir: string): Promise<void> => {
       let entries: Array<Dirent>
       try {
-        entries = await readdir(dir, { withFileTypes: true })
+        entries = readdirSync(dir, { withFileTypes: true })
       } catch (error) {
         found.unreadable.push(`${relative(root, dir) || "."}: ${(error as Error).message}`)
         return
       }
       for (const entry of entries) {
+        if (signal.aborted) return
+        if (++sinceYield === 512) {
+          sinceYield = 0
+          await setImmediate()
+        }
         if (skip.has(entry.name)) continue
         const path = join(dir, entry.name)
         if (entry.isDirectory()) {
           await visit(path)
         } else if (entry.isFile()) {
-          const size = await stat(path).then((s) => s.size, () => 0)
+          const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0
           found.files.push({ path, size })
           found.bytes += size
         }
@@ -142,16 +163,9 @@ const program = (args: Args) =>
   Effect.gen(function*() {
     const { progress: showProgress, root, skip, threads } = args
     const started = Date.now()
-    const found: Found = { files: [], unreadable: [], bytes: 0 }
-    const scanning = Effect.sync(() =>
-      process.stderr.write(`\rscanning: ${found.files.length} files, ${megabytes(found.bytes)}\x1b[K`)
-    )
-    yield* withProgress(showProgress, Effect.repeat(scanning, Schedule.spaced("100 millis")), walk(root, skip, found))
-    const { files, unreadable } = found
-    const totalBytes = found.bytes
-    const workers = Math.max(1, Math.min(threads, files.length))
+    // made first: the threads start (load their modules) while the tree is walked
     const supervisor = yield* Supervisor.make({
-      workers,
+      workers: threads,
       ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFiles }),
       initial: { hashes: new Map(), unreadable: [], bytes: 0 } as State,
       combine: (state: State, results) => {
@@ -166,6 +180,13 @@ const program = (args: Args) =>
         return state
       }
     })
+    const found: Found = { files: [], unreadable: [], bytes: 0 }
+    const scanning = Effect.sync(() =>
+      process.stderr.write(`\rscanning: ${found.files.length} files, ${megabytes(found.bytes)}\x1b[K`)
+    )
+    yield* withProgress(showProgress, Effect.repeat(scanning, Schedule.spaced("100 millis")), walk(root, skip, found))
+    const { files, unreadable } = found
+    const totalBytes = found.bytes
 
     /** Prints the hashes and the summary; `failedChunks`: chunks whose thread failed them. */
     const report = (interrupted: boolean, failedChunks: ReadonlyArray<HashFiles>) =>
@@ -179,13 +200,13 @@ const program = (args: Args) =>
         const failed = failedFiles + unreadable.length + state.unreadable.length
         yield* Console.error(
           `${interrupted ? "interrupted: " : ""}hashed ${state.hashes.size} of ${files.length} files ` +
-            `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${workers} ` +
-            `${workers === 1 ? "thread" : "threads"}, ${failed} failed`
+            `(${megabytes(state.bytes)}) in ${seconds(Date.now() - started)} on ${threads} ` +
+            `${threads === 1 ? "thread" : "threads"}, ${failed} failed`
         )
         return failed
       })
 
-    const chunks = chunksOf(files, workers)
+    const chunks = chunksOf(files, threads)
     /** The bar, redrawn for each progress snapshot: chunks done drive the fill and the ETA. */
     const bar = (progress: Supervisor.Progress) =>
       Effect.gen(function*() {

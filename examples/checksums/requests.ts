@@ -1,5 +1,5 @@
 // The requests the checksums threads serve (imported by both sides).
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** One file's SHA-256 and size. */
 export const Hashed = Schema.TaggedStruct("Hashed", { path: Schema.String, hex: Schema.String, bytes: Schema.Number })
