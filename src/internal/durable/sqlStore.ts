@@ -187,13 +187,16 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       run_at: job.runAt,
       delay: job.delayMillis
     })))
-    // `WHERE true`: SQLite needs it to tell the upsert clause from a join constraint
+    // Without idempotency keys no row can conflict, and a plain INSERT skips the speculative
+    // insertion PostgreSQL does per row under ON CONFLICT. `WHERE true`: SQLite needs it to
+    // tell the upsert clause from a join constraint.
+    const keyed = jobs.some((job) => job.idempotencyKey !== null)
     return sql<{ id: string | number; idempotency_key: string | null }>`
       INSERT INTO ${t} (queue, idempotency_key, job_key, payload, priority, max_attempts, run_at, created_at)
       SELECT ${queue}, v.idempotency_key, v.job_key, v.payload, v.priority, v.max_attempts,
         COALESCE(v.run_at, ${now} + v.delay), ${now}
       FROM ${newJobs(json)} WHERE true
-      ON CONFLICT DO NOTHING
+      ${keyed ? sql`ON CONFLICT DO NOTHING` : sql``}
       RETURNING id, idempotency_key`
   }
 
