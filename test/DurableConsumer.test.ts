@@ -1,5 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Clock, Data, Deferred, Effect, Fiber, Layer, Ref, Schedule, Schema, type Scope, TestClock } from "effect"
+import {
+  Clock,
+  Data,
+  Deferred,
+  Effect,
+  Fiber,
+  Layer,
+  Metric,
+  MetricState,
+  Ref,
+  Schedule,
+  Schema,
+  type Scope,
+  TestClock
+} from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
@@ -508,6 +522,203 @@ describe("Durable consumer: its own job claimed again (TestClock)", () => {
         expect(yield* consumer.stats).toMatchObject({ claimed: 2, dropped: 1, succeeded: 1, fenced: 0 })
       }).pipe(Effect.scoped, Effect.provide(shortFirstLease))
     }))
+})
+
+describe("Durable consumer: timeouts are counted (TestClock)", () => {
+  // renewed every second: a cancel reaches a running job within one
+  const Jobs = Durable.queue("timeouts", {
+    task: Schema.String,
+    success: Schema.String,
+    failure: Bounced,
+    maxAttempts: 3,
+    lease: "3 seconds"
+  })
+  let names = 0
+  /** the consumer's supervisor's name: its metrics are global, so one per test */
+  const fresh = () => `durable-timeouts-${names++}`
+  /** a counter of the consumer's supervisor, as Effect's metric registry has it */
+  const counter = (supervisor: string, name: string) =>
+    Effect.map(Metric.snapshot, (pairs) => {
+      const pair = pairs.find((pair) =>
+        pair.metricKey.name === name &&
+        pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === supervisor)
+      )
+      return pair !== undefined && MetricState.isCounterState(pair.metricState) ? pair.metricState.count : undefined
+    })
+  const settled = (consumer: Durable.Consumer) =>
+    drive(Effect.repeat(consumer.stats, { until: (stats) => stats.held === 0, schedule: Schedule.spaced("10 millis") }))
+
+  it.effect("each delivery past timeout counts once: maxAttempts 3 of a handler that never ends is 3 timeouts, then dead", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      const jobs = yield* Durable.producer(Jobs)
+      const id = yield* jobs.offer("stuck")
+      const seen: Array<unknown> = []
+      const starts: Array<number> = []
+      const consumer = yield* Supervisor.make({
+        queue: Jobs,
+        name,
+        workers: 1,
+        timeout: "1 second",
+        // what the schedule is fed: the same typed error as the in-memory path
+        retry: Schedule.tapInput(Schedule.spaced("100 millis"), (error) => Effect.sync(() => seen.push(error))),
+        handler: () =>
+          Effect.zipRight(
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => starts.push(now))),
+            Effect.never
+          )
+      })
+      expect(yield* drive(jobs.await(id))).toMatchObject({ state: "dead", attempts: 3, lastError: { _tag: "Timeout" } })
+      yield* settled(consumer)
+      expect(yield* consumer.stats).toMatchObject({ timeouts: 3, retried: 2, dead: 1, succeeded: 0, handedBack: 0 })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(3)
+      expect(yield* counter(name, "supervisor_tasks_failed")).toBe(3)
+      expect(starts.length).toBe(3)
+      expect(seen.length).toBeGreaterThan(0)
+      for (const error of seen) {
+        expect(error).toBeInstanceOf(Errors.TaskTimeout)
+        expect(error).toMatchObject({ _tag: "TaskTimeout", task: "stuck" })
+        expect((error as Errors.TaskTimeout).message).toBe("task timed out after Duration(1s)")
+      }
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
+
+  it.effect("jobs that succeed (at once or after a wait) or fail with a typed error count no timeout", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      const jobs = yield* Durable.producer(Jobs)
+      const ids = yield* jobs.offerAll(["fast", "waits", "bounces"])
+      const consumer = yield* Durable.consumer({
+        queue: Jobs,
+        name,
+        workers: 3,
+        timeout: "1 second",
+        handler: (task) =>
+          task === "fast"
+            ? Effect.succeed(task)
+            : task === "waits"
+            ? Effect.as(Effect.sleep("900 millis"), task)
+            : Effect.fail(new Bounced({ to: task }))
+      })
+      const infos = yield* drive(Effect.forEach(ids, (id) => jobs.await(id)))
+      expect(infos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "dead"])
+      yield* settled(consumer)
+      expect(yield* consumer.stats).toMatchObject({ timeouts: 0, succeeded: 2, dead: 1 })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(0)
+      expect(yield* counter(name, "supervisor_tasks_succeeded")).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
+
+  it.effect("timeouts of several jobs, some retried to success, count one per timed-out delivery", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      const jobs = yield* Durable.producer(Jobs)
+      // "once" times out on delivery 1, "twice" on 1 and 2; each succeeds on the next
+      const ids = yield* jobs.offerAll(["once", "fast", "twice"])
+      const consumer = yield* Durable.consumer({
+        queue: Jobs,
+        name,
+        workers: 2,
+        timeout: "1 second",
+        retry: Schedule.spaced("100 millis"),
+        handler: (task, ctx) =>
+          (task === "once" && ctx.attempt === 1) || (task === "twice" && ctx.attempt <= 2)
+            ? Effect.never
+            : Effect.succeed(`${task} ${ctx.attempt}`)
+      })
+      const infos = yield* drive(Effect.forEach(ids, (id) => jobs.await(id)))
+      expect(infos.map((info) => info.result)).toEqual(["once 2", "fast 1", "twice 3"])
+      yield* settled(consumer)
+      expect(yield* consumer.stats).toMatchObject({ timeouts: 3, retried: 3, succeeded: 3, dead: 0 })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(3)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
+
+  it.effect("an overrun is one Timeout whatever the handler does after: succeeds late, fails late, dies stopping", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      // each ignores or outlives the interruption its timeout (1 s) sends
+      const overrun = (task: string): Effect.Effect<string, Bounced> =>
+        task === "succeeds late"
+          ? Effect.uninterruptible(Effect.as(Effect.sleep("1500 millis"), task))
+          : task === "fails late"
+          ? Effect.uninterruptible(Effect.zipRight(Effect.sleep("1500 millis"), Effect.fail(new Bounced({ to: task }))))
+          : Effect.onInterrupt(Effect.never, () => Effect.die("while stopping"))
+      const tasks = ["succeeds late", "fails late", "dies stopping"]
+      // the in-memory path, for comparison: each is a TaskTimeout, counted once
+      const inMemory = yield* Supervisor.make({ workers: 3, timeout: "1 second", handler: overrun })
+      const fiber = yield* Effect.fork(
+        Effect.forEach(tasks, (task) => Effect.flip(inMemory.execute(task)), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("2 seconds")
+      for (const error of yield* Fiber.join(fiber)) expect(error).toBeInstanceOf(Errors.TaskTimeout)
+      expect(yield* inMemory.stats).toMatchObject({ timeouts: 3, failed: 3, succeeded: 0, defects: 0 })
+
+      const jobs = yield* Durable.producer(Jobs)
+      const ids = yield* jobs.offerAll(tasks)
+      const consumer = yield* Durable.consumer({ queue: Jobs, name, workers: 3, timeout: "1 second", handler: overrun })
+      const infos = yield* drive(Effect.forEach(ids, (id) => jobs.await(id)))
+      for (const info of infos) {
+        expect(info).toMatchObject({ state: "dead", attempts: 1, lastError: { _tag: "Timeout" } })
+        expect(info.result).toBeUndefined()
+      }
+      yield* settled(consumer)
+      expect(yield* consumer.stats).toMatchObject({ timeouts: 3, succeeded: 0, dead: 3 })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(3)
+      expect(yield* counter(name, "supervisor_tasks_defects")).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
+
+  /** a handler whose interruption takes 2 s: a timeout can run out while it runs */
+  const slowToStop = () => Effect.never.pipe(Effect.onInterrupt(() => Effect.sleep("2 seconds")))
+
+  it.effect("a job cancelled before its timeout counts none, though its interruption runs past it", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      const jobs = yield* Durable.producer(Jobs)
+      const id = yield* jobs.offer("cancelled")
+      const started = yield* Deferred.make<void>()
+      const consumer = yield* Durable.consumer({
+        queue: Jobs,
+        name,
+        workers: 1,
+        timeout: "1500 millis",
+        handler: () => Effect.zipRight(Deferred.succeed(started, undefined), slowToStop())
+      })
+      yield* Deferred.await(started)
+      expect(yield* jobs.cancel(id)).toBe(true)
+      // the renewal at 1 s does not return it: interrupted then; its timeout (1.5 s) runs out
+      // while its finalizer runs (until 3 s)
+      yield* settled(consumer)
+      expect(yield* TestClock.currentTimeMillis).toBeGreaterThanOrEqual(3000)
+      expect(yield* consumer.stats).toMatchObject({ timeouts: 0, dropped: 1, dead: 0, fenced: 0 })
+      expect(yield* jobs.status(id)).toMatchObject({ state: "cancelled" })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(0)
+      expect(yield* counter(name, "supervisor_tasks_failed")).toBe(0)
+      expect(yield* counter(name, "supervisor_tasks_interrupted")).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
+
+  it.effect("a job a stop hands back counts none, though its timeout had run out while it was stopping", () =>
+    Effect.gen(function*() {
+      const name = fresh()
+      const jobs = yield* Durable.producer(Jobs)
+      const id = yield* jobs.offer("handed back")
+      const consumer = yield* Durable.consumer({
+        queue: Jobs,
+        name,
+        workers: 1,
+        timeout: "1 second",
+        handler: slowToStop
+      })
+      // the timeout ran out at 1 s; the job's interruption runs until 3 s
+      yield* TestClock.adjust("1500 millis")
+      // asserted after the stop: a failure here would leave the finalizer waiting on the TestClock
+      const midway = yield* consumer.stats
+      // the stop interrupts its worker: the delivery is handed back, its attempt returned
+      const stats = yield* drive(consumer.shutdownNow)
+      expect(midway).toMatchObject({ running: 1, timeouts: 0 })
+      expect(stats).toMatchObject({ timeouts: 0, handedBack: 1, dead: 0, retried: 0, held: 0 })
+      expect(yield* jobs.status(id)).toMatchObject({ state: "queued", attempts: 0 })
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(0)
+      expect(yield* counter(name, "supervisor_tasks_failed")).toBe(0)
+      expect(yield* counter(name, "supervisor_tasks_interrupted")).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(Durable.layerMemory)))
 })
 
 describe("Durable consumer: key and perKey (TestClock)", () => {

@@ -41,6 +41,13 @@ type AnyOutcome = Outcome.Outcome<any, any, any>
 export interface Hooks<T, A, E> {
   /** called once per accepted task, synchronously, when its one outcome is recorded */
   readonly onOutcome?: ((outcome: Outcome.Outcome<T, A, E>) => void) | undefined
+  /**
+   * For a queue that times its tasks itself instead of the `timeout` option (the durable
+   * consumer: one fiber for every job's timeout, not a timer per job): whether this failure is
+   * an attempt that ran out of time, so that `timeouts` (stats and metric) counts it here, once.
+   * Never set together with `timeout`, whose attempts count their own.
+   */
+  readonly timedOut?: ((failure: Outcome.Failure<T, E>) => boolean) | undefined
 }
 
 /** @internal */
@@ -180,6 +187,7 @@ export class Ledger<T, A, E, S> {
         break
       case "Failure":
         this.counts.failed++
+        if (this.hooks.timedOut?.(outcome as Outcome.Failure<T, E>) === true) this.counts.timeouts++
         this.failures.push(outcome as Outcome.Failure<T, E>)
         break
       case "Defect":

@@ -12,10 +12,11 @@ type AnyOutcome = Outcome.Outcome<Task, number, Boom>
 interface Setup {
   readonly retain?: Partial<Retention>
   readonly combine?: (s: number, a: number, t: Task) => number
+  readonly timedOut?: (failure: Outcome.Failure<Task, Boom>) => boolean
 }
 
 /** A ledger over a number fold (sum by default), with a hook that logs every outcome. */
-const setup = ({ combine = (s, a) => s + a, retain = {} }: Setup = {}) =>
+const setup = ({ combine = (s, a) => s + a, retain = {}, timedOut }: Setup = {}) =>
   Effect.gen(function*() {
     const stateRef = yield* Ref.make(0)
     const idle = yield* Effect.makeLatch(true)
@@ -26,7 +27,7 @@ const setup = ({ combine = (s, a) => s + a, retain = {} }: Setup = {}) =>
       stateRef,
       idle,
       { failures: 1000, dropped: 1000, outcomesBuffer: 4096, ...retain },
-      { onOutcome: (outcome) => hooked.push(outcome) },
+      { onOutcome: (outcome) => hooked.push(outcome), timedOut },
       "ledger-test",
       () => 0
     )
@@ -97,6 +98,28 @@ describe("ledger", () => {
         dropped: 1,
         retries: 3
       })
+    }))
+
+  it.effect("a timedOut hook (the durable consumer's) counts the failures it names as timeouts, once each", () =>
+    Effect.gen(function*() {
+      const asked: Array<number> = []
+      const { accepted, ledger } = yield* setup({
+        timedOut: (failure) => {
+          asked.push(failure.task.id)
+          return failure.task.id % 2 === 0
+        }
+      })
+      const entries = Array.from({ length: 4 }, accepted)
+      for (const entry of entries) ledger.record(entry, fail(entry))
+      // a second record of an entry is ignored: it is not asked again, nor counted again
+      ledger.record(entries[0]!, fail(entries[0]!))
+      const [succeeded, defect, interrupted] = Array.from({ length: 3 }, accepted)
+      ledger.succeed(succeeded!, 1, 1)
+      ledger.record(defect!, Outcome.defect(defect!.task, "bug", Cause.die("bug")))
+      ledger.record(interrupted!, Outcome.interrupted(interrupted!.task))
+      // ids 0..3: the hook names 0 and 2
+      expect(asked).toEqual([0, 1, 2, 3])
+      expect(ledger.counts).toMatchObject({ failed: 4, timeouts: 2, succeeded: 1, defects: 1, interrupted: 1 })
     }))
 
   it.effect("keeps the most recent failures and dropped tasks, and every task stopped unstarted", () =>

@@ -9,11 +9,9 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -63,7 +61,10 @@ class Held<T> {
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   /** the handler has returned (or was interrupted) */
   ended = false
-  /** the timeout interrupted it: the delivery ends as a Timeout */
+  /**
+   * its timeout ran out while the handler ran (neither ended nor dropped): the delivery ends as
+   * a Timeout whatever the handler does after, as an attempt under `Effect.timeoutFail` does
+   */
   timedOut = false
   /** when its timeout runs out (ms, consumer clock) */
   timeoutAt = 0
@@ -122,7 +123,9 @@ export const make = <T, A, E, R>(
     }
     const config = yield* validate(innerOptions)
     consumer.supervisor = yield* makeSupervisor(innerOptions, config, {
-      onOutcome: (outcome) => consumer.onOutcome(outcome)
+      onOutcome: (outcome) => consumer.onOutcome(outcome),
+      // the inner supervisor has no `timeout` to count: its stats and metric count ours
+      timedOut: (failure) => failure.task.timedOut
     })
     yield* store.watch(queue.name, () => consumer.wake.unsafeOffer(undefined))
     consumer.claimer = yield* Effect.forkScoped(consumer.claimLoop)
@@ -177,7 +180,16 @@ class ConsumerImpl<T, A, E, R> {
    */
   interrupting = false
   stopped: Effect.Effect<ConsumerStats> | undefined = undefined
-  readonly counts = { claimed: 0, succeeded: 0, retried: 0, dead: 0, handedBack: 0, dropped: 0, fenced: 0 }
+  readonly counts = {
+    claimed: 0,
+    succeeded: 0,
+    retried: 0,
+    dead: 0,
+    handedBack: 0,
+    dropped: 0,
+    fenced: 0,
+    timeouts: 0
+  }
 
   constructor(
     readonly options: ConsumerOptions<T, A, E, R>,
@@ -226,9 +238,7 @@ class ConsumerImpl<T, A, E, R> {
       this.time(held)
       return Fiber.await(fiber).pipe(
         Effect.flatMap((exit): Effect.Effect<A, E | TaskTimeout> =>
-          held.timedOut && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-            ? Effect.fail(new TaskTimeout({ task: held.task, timeout: this.timeout }))
-            : exit
+          held.timedOut ? Effect.fail(new TaskTimeout({ task: held.task, timeout: this.timeout })) : exit
         ),
         Effect.onInterrupt(() => Fiber.interrupt(fiber)),
         Effect.ensuring(Effect.sync(() => this.ended(held, startedAt)))
@@ -272,15 +282,21 @@ class ConsumerImpl<T, A, E, R> {
       const wait = held.timeoutAt - this.clock.unsafeCurrentTimeMillis()
       if (wait > 0) return Effect.sleep(wait)
       this.timingHead++
+      const fiber = held.fiber
+      // Not a timeout: a handler that has ended (its worker has not seen it yet), or a job
+      // already dropped (interrupted for a cancel or a lost lease; its outcome is not written).
+      if (fiber === undefined || held.dropped || fiber.unsafePoll() !== null) return Effect.void
       held.timedOut = true
       // not awaited: the next job's timeout must not wait for this one's finalizers
-      if (held.fiber !== undefined) held.fiber.unsafeInterruptAsFork(held.fiber.id())
+      fiber.unsafeInterruptAsFork(fiber.id())
       return Effect.void
     }))
   }
 
   onOutcome(outcome: Outcome.Outcome<Held<T>, A, E | TaskTimeout>): void {
     const held = outcome.task
+    // the same test as the inner supervisor's `timedOut` hook: its stats and ours agree
+    if (outcome._tag === "Failure" && held.timedOut) this.counts.timeouts++
     held.outcome = outcome
     held.fiber = undefined
     this.active--

@@ -102,6 +102,12 @@ export interface ConsumerStats {
   readonly dropped: number
   /** acknowledgements that lost to another completion (fenced out) */
   readonly fenced: number
+  /**
+   * deliveries that ran past `timeout`, each retried one too (not one a stop then handed back,
+   * nor a job dropped — cancelled, lease lost — before its timeout ran out); the
+   * `supervisor_tasks_timeouts` metric of the consumer's supervisor counts the same
+   */
+  readonly timeouts: number
   /** jobs held now: waiting, running, or outcome not yet written */
   readonly held: number
   readonly running: number
