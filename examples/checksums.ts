@@ -91,9 +91,9 @@ interface Found {
 
 /**
  * Every regular file under `root` (leaving out entries named in `skip`), with its size.
- * Synchronous calls, with a yield to the event loop every few hundred entries: the walk is
- * ~6× faster than awaiting a `readdir`/`stat` promise per entry (measured on /usr/share/doc:
- * 330 ms → 55 ms), and the yields keep the progress line and Ctrl-C responsive.
+ * Synchronous calls, with a yield to the event loop every few hundred entries: awaiting a
+ * `readdir`/`stat` promise per entry took ~330 ms on /usr/share/doc (4,380 files), a
+ * synchronous `readdir` walk ~50 ms; the yields keep the progress line and Ctrl-C responsive.
  */
 const walk = (root: string, skip: ReadonlySet<string>, found: Found): Effect.Effect<void> =>
   Effect.promise(async (signal) => {
