@@ -94,6 +94,13 @@ for (const target of targets) {
         peer = new Child([target.name, where, "4", "auto", String(lease), "10"], () => undefined)
         await peer.ready
         await until(() => Date.now() - stoppedAt > lease + 500, 10_000, "the lease runs out")
+        // thawed only once the peer has taken over an expired job: a fixed wait let a slow peer
+        // (its idle poll) miss the expiry, and the thawed consumer re-claim its own jobs first
+        await until(
+          () => peer!.events.some((e) => e.kind === "start" && e.attempt > 1),
+          10_000,
+          "the peer re-delivers a job of the frozen consumer"
+        )
         frozen.process.kill("SIGCONT")
         const continuedAt = Date.now()
         await until(() => peer!.count("done") + frozen.count("done") >= 40, 20_000, "peer finishes the work")
