@@ -279,6 +279,41 @@ for (const backend of all.list) {
         expect(info.state).toBe("dead")
         expect(info.lastError?._tag).toBe("Defect")
       })))
+
+    it.live("handlers that complete without waiting: each kind ends as it would on a fiber of its own", () =>
+      run(Effect.gen(function*() {
+        const once = yield* Durable.producer(Once)
+        // 0: succeed, 1: sync, 2: die, 3: a throw before any effect, 4: a throw inside sync
+        const ids = yield* once.offerAll([0, 1, 2, 3, 4])
+        yield* Durable.consumer({
+          queue: Once,
+          workers: 2,
+          timeout: "5 seconds",
+          handler: (n): Effect.Effect<number> => {
+            switch (n) {
+              case 0:
+                return Effect.succeed(100)
+              case 1:
+                return Effect.sync(() => 101)
+              case 2:
+                return Effect.die("failed in place")
+              case 3:
+                throw new Error("thrown before any effect")
+              default:
+                return Effect.sync(() => {
+                  throw new Error("thrown inside sync")
+                })
+            }
+          }
+        })
+        const infos = yield* Effect.forEach(ids, (id) => once.await(id))
+        expect(infos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "dead", "dead", "dead"])
+        expect(infos[0]).toMatchObject({ result: 100, attempts: 1 })
+        expect(infos[1]).toMatchObject({ result: 101, attempts: 1 })
+        expect(infos.slice(2).map((info) => info.lastError?._tag)).toEqual(["Defect", "Defect", "Defect"])
+        expect(JSON.stringify(infos[3]!.lastError)).toContain("thrown before any effect")
+        expect(JSON.stringify(infos[4]!.lastError)).toContain("thrown inside sync")
+      })))
   })
 }
 
