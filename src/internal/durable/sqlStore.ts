@@ -162,13 +162,11 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
     )
     return (json: string) => sql`SELECT ${select} FROM json_each(${json})`
   }
+  /** the rows of a JSON array of objects as the table `v`, in array order */
   const rowsOf = (columns: string) => {
-    if (dialect === "pg") {
-      return (json: string, alias = "v") =>
-        sql`json_to_recordset(${json}::json) AS ${sql.literal(alias)}(${sql.literal(columns)})`
-    }
+    if (dialect === "pg") return (json: string) => sql`json_to_recordset(${json}::json) AS v(${sql.literal(columns)})`
     const rows = jsonRows(columns)
-    return (json: string, alias = "v") => sql`(${rows(json)} ORDER BY key) AS ${sql.literal(alias)}`
+    return (json: string) => sql`(${rows(json)} ORDER BY key) AS v`
   }
   const newJobs = rowsOf(
     "idempotency_key text, job_key text, payload text, priority int, max_attempts int, run_at int8, delay int8"
@@ -315,12 +313,17 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         UPDATE ${t} SET ${set} FROM v WHERE ${fenced}
         RETURNING ${t}.id`
     }
+    // The rows found by primary key whatever the statistics say. On a table not analyzed yet
+    // (the first minute of a new queue) the planner takes `status = 0` as a cue to scan the
+    // claim index, i.e. every ready row, for each settled batch (250 rows with a 10,000-job
+    // backlog: 14.3 ms). `status < 1` is the same test (statuses are 0..3) that no partial
+    // index matches, and `id = ANY(...)` leaves the primary key as the one way in (3.3 ms).
     return sql<{ id: string | number }>`
       UPDATE ${t} SET ${set}
       FROM ${settledJobs(json)}
-      WHERE ${fenced}
-        -- the id list again, so the planner probes the primary key instead of scanning the table
-        AND ${t}.id IN (SELECT ids.id FROM ${settledJobs(json, "ids")})
+      WHERE ${t}.id = v.id AND ${t}.attempts = v.attempts
+        AND ${t}.queue = ${queue} AND ${t}.status < 1 AND ${t}.lease_owner = ${owner}
+        AND ${t}.id = ANY(ARRAY(SELECT (e->>'id')::int8 FROM json_array_elements(${json}::json) AS e))
       RETURNING ${t}.id`
   }
 
