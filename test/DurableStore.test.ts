@@ -67,6 +67,24 @@ for (const backend of all.list) {
         expect((yield* plain.status(ids[0])).state).toBe("running")
       })))
 
+    it.live("offerAll across INSERT chunks: the ids in task order, each with its own payload", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const keyed = yield* Durable.producer(Jobs)
+        // 12,000 jobs with one set of options (three chunks, payloads only), then chunks whose
+        // jobs differ (a key on some): both ways in, ids in order
+        const tasks = Array.from({ length: 12_000 }, (_, i) => i)
+        const ids = yield* plain.offerAll(tasks)
+        const mixed = yield* keyed.offerAll(Array.from({ length: 6_000 }, (_, i) => ({ n: i % 7 === 0 ? -i : i })))
+        expect(new Set([...ids, ...mixed]).size).toBe(18_000)
+        const claimed = yield* store.claim("plain", "a", 12_000, 60_000)
+        expect(claimed.map((job) => job.id)).toEqual(ids)
+        expect(claimed.map((job) => Number(job.payload))).toEqual(tasks)
+        const claimedMixed = yield* store.claim("jobs", "a", 6_000, 60_000)
+        expect(claimedMixed.map((job) => job.id)).toEqual(mixed)
+      })))
+
     it.live("an expired lease is claimable again and goes before the backlog", () =>
       run(Effect.gen(function*() {
         const store = yield* Durable.Store
