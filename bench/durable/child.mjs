@@ -6,7 +6,7 @@
 //   node child.mjs enqueue <system> <where> <jobs>   prints "enqueued <ms>", exits
 //   node child.mjs consume <system> <where>          prints "ready", starts on a "go" line,
 //     prints "n <count>" (handler calls since the last line) every few ms, and on a "stop"
-//     line prints "final" and exits (so that --cpu-prof writes its profile)
+//     line prints "final <µs of CPU since go>" and exits (so that --cpu-prof writes its profile)
 import { Queue as BullQueue, Worker as BullWorker } from "bullmq"
 import { Effect, Schema } from "effect"
 import { makeWorkerUtils, run as runGraphile } from "graphile-worker"
@@ -89,9 +89,15 @@ const consume = async (system, where) => {
   // completions since the last line, every few ms (a line per job would cost more than the jobs)
   setInterval(report, REPORT_EVERY_MS)
   const go = nextLine("go")
+  let cpuAtGo
+  void go.then(() => {
+    cpuAtGo = process.cpuUsage()
+  })
   void nextLine("stop").then(() => {
     report()
-    process.stdout.write("final\n", () => process.exit(0))
+    // this process's CPU since "go" (µs): the work of the run plus the idle wait until "stop"
+    const cpu = process.cpuUsage(cpuAtGo)
+    process.stdout.write(`final ${cpu.user + cpu.system}\n`, () => process.exit(0))
   })
   if (system === "bullmq") {
     const workers = Array.from(

@@ -61,6 +61,8 @@ interface Sample {
   readonly endToEndPerSecond: number
   /** handler calls the children counted by the end (exactly `jobs` when nothing ran twice) */
   readonly handlerCalls: number
+  /** CPU of the consumer processes from "go" to "stop" (all of them), per job: µs */
+  readonly consumerCpuMicrosPerJob: number
   /** what the store said at the end */
   readonly store: Record<string, number>
   readonly loadAvg1: number
@@ -180,6 +182,7 @@ const consume = async (
   let started = 0
   let handlersAt = 0
   let finals = 0
+  let cpuMicros = 0
   // exited after "final": a --cpu-prof child writes its profile on the way out
   const exited = children.map((child) => new Promise<void>((resolve) => child.on("exit", () => resolve())))
   const handlersDone = new Promise<void>((resolve, reject) => {
@@ -202,8 +205,9 @@ const consume = async (
             clearTimeout(timer)
             resolve()
           }
-        } else if (line === "final") {
+        } else if (line.startsWith("final ")) {
           finals++
+          cpuMicros += Number(line.slice("final ".length))
         }
       })
     }
@@ -237,6 +241,7 @@ const consume = async (
       endToEndMillis: confirmedAt - started,
       endToEndPerSecond: jobs / ((confirmedAt - started) / 1000),
       handlerCalls: calls,
+      consumerCpuMicrosPerJob: cpuMicros / jobs,
       store: final.counts
     }
   } finally {
@@ -323,7 +328,8 @@ const main = async () => {
         process.stderr.write(
           `round ${round + 1} ${system.label}: enqueue ${Math.round(sample.enqueuePerSecond)}/s, end to end ` +
             `${Math.round(sample.endToEndPerSecond)} jobs/s (handlers ${Math.round(sample.handlersMillis)} ms, ` +
-            `store ${Math.round(sample.endToEndMillis)} ms), load ${sample.loadAvg1}\n`
+            `store ${Math.round(sample.endToEndMillis)} ms), consumers' CPU ` +
+            `${sample.consumerCpuMicrosPerJob.toFixed(1)} µs/job, load ${sample.loadAvg1}\n`
         )
       } finally {
         if (system.base === "durable-pg" || system.base === "graphile-worker") await cleanupPg(system.base, where)
@@ -347,6 +353,7 @@ const main = async () => {
       endToEndPerSecond: e2e(system.label),
       endToEndMin: Math.min(...own.map((s) => s.endToEndPerSecond)),
       endToEndMax: Math.max(...own.map((s) => s.endToEndPerSecond)),
+      consumerCpuMicrosPerJob: median(own.map((s) => s.consumerCpuMicrosPerJob)),
       vsBullmq: has("bullmq") ? ratio(system.label, "bullmq") : undefined,
       vsGraphile: has("graphile-worker") ? ratio(system.label, "graphile-worker") : undefined
     }
@@ -379,13 +386,17 @@ const main = async () => {
     `${m.cpus} cores (shared), load average ${m.loadAvgStart[0]} at the start, ` +
     `${m.loadDuring?.min}–${m.loadDuring?.max} during (median ${m.loadDuring?.median}).`,
     "",
-    "| system | enqueue jobs/s | end to end jobs/s (min–max) | vs BullMQ | vs graphile-worker |",
-    "|---|---:|---:|---:|---:|",
+    "| system | enqueue jobs/s | end to end jobs/s (min–max) | vs BullMQ | vs graphile-worker | consumers' CPU µs/job |",
+    "|---|---:|---:|---:|---:|---:|",
     ...summary.map((s) =>
       `| ${s.system} | ${fmt(s.enqueuePerSecond)} | ${fmt(s.endToEndPerSecond)} (${fmt(s.endToEndMin)}–${
         fmt(s.endToEndMax)
-      }) | ${fmt(s.vsBullmq, 2)}× | ${fmt(s.vsGraphile, 2)}× |`
+      }) | ${fmt(s.vsBullmq, 2)}× | ${fmt(s.vsGraphile, 2)}× | ${fmt(s.consumerCpuMicrosPerJob, 1)} |`
     ),
+    "",
+    "Consumers' CPU: user + system time of the consumer processes from \"go\" until they are told to stop " +
+    "(after the store has every job completed, plus a 200 ms wait), summed over the processes, per job; " +
+    "the database's or Redis's own CPU is not in it.",
     "",
     ...targets.map((t) =>
       `- ${t.target}: ${fmt(t.value, t.target.includes("offerAll") ? 0 : 2)} → ${
