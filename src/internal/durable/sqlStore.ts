@@ -185,13 +185,23 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
    * one JSON array of payloads, the rest constants. The database parses a fifth of the JSON
    * (PostgreSQL, 5,000 rows: 37 -> 29 ms for the INSERT, EXPLAIN ANALYZE).
    */
-  const insertUniform = (queue: string, jobs: ReadonlyArray<NewJob>, first: NewJob) =>
-    sql<{ id: string | number; idempotency_key: null }>`
+  const insertUniform = (queue: string, jobs: ReadonlyArray<NewJob>, first: NewJob) => {
+    const insert = sql`
       INSERT INTO ${t} (queue, payload, priority, max_attempts, run_at, created_at)
       SELECT ${queue}, v.payload, ${first.priority}, ${first.maxAttempts},
         ${first.runAt === null ? sql`${now} + ${first.delayMillis}` : sql`${first.runAt}`}, ${now}
       FROM ${payloadsOf(JSON.stringify(jobs.map((job) => job.payload)))}
-      RETURNING id, NULL AS idempotency_key`
+      RETURNING id`
+    if (dialect === "sqlite") return Effect.map(insert, (rows) => rows.map((row) => String(row.id)))
+    // The ids as one text: a row each costs the driver more than the INSERT costs the server
+    // (10,000 jobs: ~15 ms of parsing). One statement's ids increase in insertion order.
+    return Effect.map(
+      sql<
+        { ids: string }
+      >`WITH inserted AS (${insert}) SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM inserted`,
+      (rows) => rows[0]!.ids.split(",")
+    )
+  }
 
   const uniform = (jobs: ReadonlyArray<NewJob>, first: NewJob) =>
     jobs.every((job) =>
@@ -200,8 +210,6 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
     )
 
   const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
-    const first = jobs[0]!
-    if (uniform(jobs, first)) return insertUniform(queue, jobs, first)
     const json = JSON.stringify(jobs.map((job) => ({
       idempotency_key: job.idempotencyKey,
       job_key: job.key,
@@ -231,6 +239,12 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         const ids: Array<JobId> = new Array(jobs.length)
         for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
           const chunk = jobs.slice(start, start + INSERT_CHUNK)
+          const first = chunk[0]!
+          if (uniform(chunk, first)) {
+            const inserted = yield* insertUniform(queue, chunk, first)
+            for (let i = 0; i < inserted.length; i++) ids[start + i] = inserted[i]!
+            continue
+          }
           const rows = yield* insertChunk(queue, chunk)
           if (rows.length === chunk.length) {
             // RETURNING follows the insertion (batch) order on both dialects
