@@ -80,6 +80,16 @@ class Held<T> {
   ) {}
 }
 
+/** a delivery's settlement in one literal (a base object spread per job: ~5% of a no-op job's CPU) */
+const settled = (
+  held: { readonly id: string; readonly attempts: number },
+  status: Settlement["status"],
+  result: string | null,
+  error: string | null,
+  delayMillis = 0,
+  refund = false
+): Settlement => ({ id: held.id, attempts: held.attempts, status, delayMillis, refund, result, error })
+
 const check = (options: Record<string, unknown>): InvalidOptions | undefined => {
   if (options.timeout === undefined || Option.isNone(Duration.decodeUnknown(options.timeout))) {
     return new InvalidOptions({
@@ -527,18 +537,13 @@ class ConsumerImpl<T, A, E, R> {
   }
 
   settlement(held: Held<T>, now: number): Settlement | Effect.Effect<Settlement> {
-    const base = { id: held.id, attempts: held.attempts, delayMillis: 0, refund: false, result: null, error: null }
-    const dead = (error: JobError<E>): Settlement => ({
-      ...base,
-      status: Status.Dead,
-      error: this.codec.encodeError(error)
-    })
+    const dead = (error: JobError<E>): Settlement => settled(held, Status.Dead, null, this.codec.encodeError(error))
     if (held.poison !== undefined) return dead({ _tag: "Defect", message: held.poison })
     const outcome = held.outcome!
     switch (outcome._tag) {
       case "Success": {
         try {
-          return { ...base, status: Status.Ok, result: this.codec.encodeResult(outcome.value as A) }
+          return settled(held, Status.Ok, this.codec.encodeResult(outcome.value as A), null)
         } catch (error) {
           return dead({ _tag: "Defect", message: `result does not encode: ${String(error)}` })
         }
@@ -557,14 +562,14 @@ class ConsumerImpl<T, A, E, R> {
           return dead({ _tag: "Defect", message: `error does not encode: ${String(cause)}` })
         }
         if (this.retry === undefined || held.attempts >= this.options.queue.maxAttempts) {
-          return { ...base, status: Status.Dead, error: encoded }
+          return settled(held, Status.Dead, null, encoded)
         }
         return Effect.map(
           nextDelay(this.retry, error as E | TaskTimeout, held.attempts, now),
           (delay): Settlement =>
             delay === undefined
-              ? { ...base, status: Status.Dead, error: encoded }
-              : { ...base, status: Status.Ready, delayMillis: delay, error: encoded }
+              ? settled(held, Status.Dead, null, encoded)
+              : settled(held, Status.Ready, null, encoded, delay)
         )
       }
       case "Defect":
@@ -575,11 +580,7 @@ class ConsumerImpl<T, A, E, R> {
         // unstarted (shutdown, or past its deadline) or interrupted by a stop. A process that
         // dies never gets here, so its deliveries still count (a job that kills its process
         // ends dead); nor does a handler that interrupts itself outside a stop
-        return {
-          ...base,
-          status: Status.Ready,
-          refund: !held.started || held.expired || this.interrupting
-        }
+        return settled(held, Status.Ready, null, null, 0, !held.started || held.expired || this.interrupting)
     }
   }
 
