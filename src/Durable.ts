@@ -416,7 +416,7 @@ export const producer = <T, A, E>(
  * supervisor of `workers` fibers; outcomes are acknowledged in batches. `timeout` is
  * required and bounds one delivery; `retry` is durable (the next due time is written, any
  * consumer may run it) and stops at the queue's `maxAttempts`. Prefetch adapts: with fast
- * handlers a consumer claims up to 256 jobs ahead, with slow ones (handler time far above a
+ * handlers a consumer claims up to 1,024 jobs ahead, with slow ones (handler time far above a
  * claim round trip) at most about one more than its free workers, so a peer is not starved.
  * A job is never started past its local lease deadline; a renewal that does not return a job
  * (lease lost, cancelled) interrupts it locally. Closing the scope (or `shutdownNow`) stops
