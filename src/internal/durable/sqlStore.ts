@@ -136,10 +136,12 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
   const op = <A>(message: string, effect: Effect.Effect<A, SqlError.SqlError>) =>
     wrap(message, ownClient ? Effect.mapInputContext(effect, outsideTransactions<never>) : effect)
   const t = sql(table)
+  // A scalar subquery, computed once per statement: as a plain expression PostgreSQL
+  // evaluates it per row (numeric arithmetic, ~0.7 us each; twice per row of an INSERT).
   const now = sql.literal(
     dialect === "pg"
-      ? "(extract(epoch from now()) * 1000)::int8"
-      : "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+      ? "(SELECT (extract(epoch from now()) * 1000)::int8)"
+      : "(SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER))"
   )
   const skipLocked = sql.literal(dialect === "pg" ? "FOR UPDATE SKIP LOCKED" : "")
 
