@@ -42,6 +42,20 @@ const Emails = Durable.queue("emails", {
 })
 
 /** one delivery per job: a spent attempt shows as a dead letter */
+const Ticks = Durable.queue("ticks", {
+  task: Schema.Void,
+  success: Schema.Void,
+  failure: Schema.Never,
+  maxAttempts: 1,
+  lease: "30 seconds"
+})
+const Texts = Durable.queue("texts", {
+  task: Schema.String,
+  success: Schema.String,
+  failure: Schema.Never,
+  maxAttempts: 1,
+  lease: "30 seconds"
+})
 const Once = Durable.queue("once", {
   task: Schema.Number,
   success: Schema.Number,
@@ -313,6 +327,30 @@ for (const backend of all.list) {
         expect(infos.slice(2).map((info) => info.lastError?._tag)).toEqual(["Defect", "Defect", "Defect"])
         expect(JSON.stringify(infos[3]!.lastError)).toContain("thrown before any effect")
         expect(JSON.stringify(infos[4]!.lastError)).toContain("thrown inside sync")
+      })))
+
+    it.live("any task the schema encodes: undefined (Schema.Void), quotes and control characters", () =>
+      run(Effect.gen(function*() {
+        const ticks = yield* Durable.producer(Ticks)
+        const texts = yield* Durable.producer(Texts)
+        // one payload alone and several in one statement: both ways in
+        const tickIds = [yield* ticks.offer(undefined), ...(yield* ticks.offerAll([undefined])),
+          ...(yield* ticks.offerAll([undefined, undefined]))]
+        const odd = ["", "\u001e", "a\u001eb", "\"quoted\" \\ \n\t\u0000", "\u001e\u001e", "{\"not\": \"json\"}"]
+        const textIds = [...(yield* texts.offerAll(odd.slice(0, 1))), ...(yield* texts.offerAll(odd.slice(1)))]
+        const seen = yield* Ref.make<ReadonlyArray<unknown>>([])
+        yield* Durable.consumer({
+          queue: Ticks,
+          workers: 1,
+          timeout: "5 seconds",
+          handler: (tick) => Ref.update(seen, (all) => [...all, tick])
+        })
+        yield* Durable.consumer({ queue: Texts, workers: 1, timeout: "5 seconds", handler: (text) => Effect.succeed(text) })
+        const tickInfos = yield* Effect.forEach(tickIds, (id) => ticks.await(id))
+        expect(tickInfos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"])
+        expect(yield* Ref.get(seen)).toEqual([undefined, undefined, undefined, undefined])
+        const textInfos = yield* Effect.forEach(textIds, (id) => texts.await(id))
+        expect(textInfos.map((info) => info.result)).toEqual(odd)
       })))
   })
 }

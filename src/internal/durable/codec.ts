@@ -16,6 +16,12 @@ export interface Codec<T, A, E> {
   readonly decodeError: (text: string) => JobError<E>
 }
 
+/**
+ * A task that encodes to `undefined` (`Schema.Void`, `Schema.Undefined`): JSON has no text for
+ * it, and a payload is never null. Not JSON either, so it cannot be mistaken for a value.
+ */
+const UNDEFINED = "undefined"
+
 const toText = (encoded: unknown): string | null => encoded === undefined ? null : JSON.stringify(encoded)
 const fromText = (text: string | null): unknown => text === null ? undefined : JSON.parse(text)
 
@@ -28,8 +34,8 @@ export const make = <T, A, E>(queue: Pick<Queue<T, A, E>, "task" | "success" | "
   const encodeFailure = Schema.encodeSync(queue.failure)
   const decodeFailure = Schema.decodeUnknownSync(queue.failure)
   return {
-    encodeTask: (task) => JSON.stringify(encodeTask(task)),
-    decodeTask: (payload) => decodeTask(JSON.parse(payload)),
+    encodeTask: (task) => toText(encodeTask(task)) ?? UNDEFINED,
+    decodeTask: (payload) => decodeTask(payload === UNDEFINED ? undefined : JSON.parse(payload)),
     encodeResult: (value) => toText(encodeValue(value)),
     decodeResult: (text) => decodeValue(fromText(text)),
     encodeError: (error) =>

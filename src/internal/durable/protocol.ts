@@ -144,6 +144,7 @@ export interface Queue<T, A, E> {
 
 /** @internal */
 export interface NewJob {
+  /** the encoded task as text: JSON, or a marker for `undefined` (see codec.ts) */
   readonly payload: string
   readonly idempotencyKey: string | null
   readonly key: string | null
