@@ -16,6 +16,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -274,9 +275,39 @@ export const queue = <T, A, E, TI, AI, EI>(
  * @since 0.1.0
  */
 export interface OfferOptions {
+  /** finite; rounded up to whole milliseconds */
   readonly delay?: Duration.DurationInput | undefined
+  /** a valid `Date`; when given, `delay` is not used */
   readonly runAt?: Date | undefined
+  /** an integer that fits 32 bits (a PostgreSQL `integer`) */
   readonly priority?: number | undefined
+}
+
+const MAX_PRIORITY = 2 ** 31 - 1
+
+/** An offer's due time and priority, or what is wrong with them (the same rules on every store). */
+const timingOf = (
+  options: OfferOptions | undefined
+): Pick<internal.NewJob, "priority" | "runAt" | "delayMillis"> | InvalidOptions => {
+  const priority = options?.priority ?? 0
+  if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) {
+    return new InvalidOptions({
+      message: `priority must be an integer from ${-MAX_PRIORITY} to ${MAX_PRIORITY}, got ${priority}`
+    })
+  }
+  const runAt = options?.runAt
+  if (runAt !== undefined && !(runAt instanceof Date && Number.isFinite(runAt.getTime()))) {
+    return new InvalidOptions({ message: `runAt must be a valid Date, got ${String(runAt)}` })
+  }
+  let delayMillis = 0
+  if (options?.delay !== undefined) {
+    const delay = Duration.decodeUnknown(options.delay)
+    if (Option.isNone(delay) || !Duration.isFinite(delay.value)) {
+      return new InvalidOptions({ message: `delay must be a finite duration, got ${String(options.delay)}` })
+    }
+    delayMillis = Math.ceil(Duration.toMillis(delay.value))
+  }
+  return { priority, runAt: runAt === undefined ? null : runAt.getTime(), delayMillis }
 }
 
 /**
@@ -286,10 +317,20 @@ export interface OfferOptions {
  * @since 0.1.0
  */
 export interface Producer<T, A, E> {
-  /** enqueues one job; with an `idempotencyKey`, a second offer of the same key returns the existing id */
-  readonly offer: (task: T, options?: OfferOptions) => Effect.Effect<JobId, internal.StoreError>
-  /** enqueues many jobs in bulk statements (the fast path); ids in the tasks' order */
-  readonly offerAll: (tasks: Iterable<T>, options?: OfferOptions) => Effect.Effect<Array<JobId>, internal.StoreError>
+  /**
+   * enqueues one job; with an `idempotencyKey`, a second offer of the same key returns the
+   * existing id. A task the schema refuses fails with its `ParseError`, invalid options with
+   * `InvalidOptions`: nothing is enqueued.
+   */
+  readonly offer: (
+    task: T,
+    options?: OfferOptions
+  ) => Effect.Effect<JobId, internal.StoreError | InvalidOptions | ParseResult.ParseError>
+  /** enqueues many jobs in bulk statements (the fast path); ids in the tasks' order; all or none are valid */
+  readonly offerAll: (
+    tasks: Iterable<T>,
+    options?: OfferOptions
+  ) => Effect.Effect<Array<JobId>, internal.StoreError | InvalidOptions | ParseResult.ParseError>
   readonly status: (id: JobId) => Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError>
   /** waits until the job is `succeeded`, `dead` or `cancelled` (polls the store) */
   readonly await: (
@@ -349,15 +390,29 @@ export const producer = <T, A, E>(
     queue,
     Effect.map(internal.Store, (store): Producer<T, A, E> => {
       const codec = Codec.make(queue)
-      const toJob = (task: T, options: OfferOptions | undefined): internal.NewJob => ({
-        payload: codec.encodeTask(task),
-        idempotencyKey: queue.idempotencyKey === undefined ? null : queue.idempotencyKey(task),
-        key: queue.key === undefined ? null : queue.key(task),
-        priority: options?.priority ?? 0,
-        runAt: options?.runAt === undefined ? null : options.runAt.getTime(),
-        delayMillis: options?.delay === undefined ? 0 : Duration.toMillis(options.delay),
-        maxAttempts: queue.maxAttempts
-      })
+      /** the jobs of an offer; nothing is enqueued when a task or the options are invalid */
+      const jobsOf = (tasks: Iterable<T>, options: OfferOptions | undefined) =>
+        Effect.suspend((): Effect.Effect<Array<internal.NewJob>, InvalidOptions | ParseResult.ParseError> => {
+          const timing = timingOf(options)
+          if (timing instanceof InvalidOptions) return Effect.fail(timing)
+          const jobs: Array<internal.NewJob> = []
+          try {
+            for (const task of tasks) {
+              jobs.push({
+                payload: codec.encodeTask(task),
+                idempotencyKey: queue.idempotencyKey === undefined ? null : queue.idempotencyKey(task),
+                key: queue.key === undefined ? null : queue.key(task),
+                ...timing,
+                maxAttempts: queue.maxAttempts
+              })
+            }
+          } catch (error) {
+            // a task the schema refuses (a refinement, or a value typed around the schema)
+            if (ParseResult.isParseError(error)) return Effect.fail(error)
+            throw error
+          }
+          return Effect.succeed(jobs)
+        })
       const status = (id: JobId) =>
         Effect.flatMap(store.get(queue.name, id), (row) => {
           if (row === undefined) return Effect.fail(new internal.JobNotFound({ queue: queue.name, id }))
@@ -377,14 +432,14 @@ export const producer = <T, A, E>(
         })
       return {
         offer: (task, options) =>
-          Effect.map(
-            Effect.suspend(() => store.enqueue(queue.name, [toJob(task, options)])),
-            (ids) => ids[0]
+          Effect.flatMap(
+            jobsOf([task], options),
+            (jobs) => Effect.map(store.enqueue(queue.name, jobs), (ids) => ids[0])
           ),
         offerAll: (tasks, options) =>
-          Effect.map(
-            Effect.suspend(() => store.enqueue(queue.name, Array.from(tasks, (task) => toJob(task, options)))),
-            (ids) => Array.from(ids)
+          Effect.flatMap(
+            jobsOf(tasks, options),
+            (jobs) => Effect.map(store.enqueue(queue.name, jobs), (ids) => Array.from(ids))
           ),
         status,
         await: (id, options) => {

@@ -334,8 +334,11 @@ for (const backend of all.list) {
         const ticks = yield* Durable.producer(Ticks)
         const texts = yield* Durable.producer(Texts)
         // one payload alone and several in one statement: both ways in
-        const tickIds = [yield* ticks.offer(undefined), ...(yield* ticks.offerAll([undefined])),
-          ...(yield* ticks.offerAll([undefined, undefined]))]
+        const tickIds = [
+          yield* ticks.offer(undefined),
+          ...(yield* ticks.offerAll([undefined])),
+          ...(yield* ticks.offerAll([undefined, undefined]))
+        ]
         const odd = ["", "\u001e", "a\u001eb", "\"quoted\" \\ \n\t\u0000", "\u001e\u001e", "{\"not\": \"json\"}"]
         const textIds = [...(yield* texts.offerAll(odd.slice(0, 1))), ...(yield* texts.offerAll(odd.slice(1)))]
         const seen = yield* Ref.make<ReadonlyArray<unknown>>([])
@@ -345,7 +348,12 @@ for (const backend of all.list) {
           timeout: "5 seconds",
           handler: (tick) => Ref.update(seen, (all) => [...all, tick])
         })
-        yield* Durable.consumer({ queue: Texts, workers: 1, timeout: "5 seconds", handler: (text) => Effect.succeed(text) })
+        yield* Durable.consumer({
+          queue: Texts,
+          workers: 1,
+          timeout: "5 seconds",
+          handler: (text) => Effect.succeed(text)
+        })
         const tickInfos = yield* Effect.forEach(tickIds, (id) => ticks.await(id))
         expect(tickInfos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"])
         expect(yield* Ref.get(seen)).toEqual([undefined, undefined, undefined, undefined])

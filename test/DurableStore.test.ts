@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
+import { Duration, Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
 import { Durable } from "effect-supervisor/durable"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
@@ -32,6 +32,14 @@ const Plain = Durable.queue("plain", {
   failure: Schema.Never,
   maxAttempts: 3,
   lease: "300 millis"
+})
+
+const Positive = Durable.queue("positive", {
+  task: Schema.Number.pipe(Schema.positive()),
+  success: Schema.Void,
+  failure: Schema.Never,
+  maxAttempts: 1,
+  lease: "30 seconds"
 })
 
 const wait = (millis: number) => Effect.sleep(millis)
@@ -83,6 +91,34 @@ for (const backend of all.list) {
         expect(claimed.map((job) => Number(job.payload))).toEqual(tasks)
         const claimedMixed = yield* store.claim("jobs", "a", 6_000, 60_000)
         expect(claimedMixed.map((job) => job.id)).toEqual(mixed)
+      })))
+
+    it.live("bad input: a typed error, nothing enqueued; an id that names no job is not found", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const positive = yield* Durable.producer(Positive)
+        const refused = yield* Effect.flip(positive.offerAll([1, 2, -3]))
+        expect(refused._tag).toBe("ParseError")
+        const invalid = [
+          { priority: 1.5 },
+          { priority: Number.NaN },
+          { priority: 2 ** 31 },
+          { runAt: new Date("not a date") },
+          { delay: Duration.infinity }
+        ]
+        for (const options of invalid) {
+          const error = yield* Effect.flip(positive.offer(1, options))
+          expect(error).toMatchObject({ _tag: "InvalidOptions" })
+        }
+        expect(yield* store.claim("positive", "a", 100, 10_000)).toEqual([])
+        // fractions of a millisecond round up; the job is enqueued
+        const id = yield* positive.offer(1, { delay: "0.5 millis", priority: -(2 ** 31 - 1) })
+        expect((yield* positive.status(id)).state).toBe("queued")
+        for (const unknown of ["abc", "0", "-1", "1.5", "99999999999999999999", ""]) {
+          const error = yield* Effect.flip(positive.status(unknown))
+          expect(error).toMatchObject({ _tag: "JobNotFound", id: unknown })
+          expect(yield* positive.cancel(unknown)).toBe(false)
+        }
       })))
 
     it.live("an expired lease is claimable again and goes before the backlog", () =>

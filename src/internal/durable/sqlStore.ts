@@ -38,6 +38,13 @@ const wrap = <A, R>(message: string, effect: Effect.Effect<A, SqlError.SqlError,
 
 const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
 
+/**
+ * Whether `id` can name a row (a positive 64-bit integer in decimal): any other id names no job
+ * on both dialects, where PostgreSQL would refuse the statement.
+ */
+const isRowId = (id: string): boolean =>
+  /^[1-9][0-9]{0,18}$/.test(id) && (id.length < 19 || id <= "9223372036854775807")
+
 /** rows per INSERT: one statement stays short enough not to hold SQLite's write lock for long */
 const INSERT_CHUNK = 5000
 /** rows per settle statement */
@@ -427,7 +434,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
     )
 
   const get: StoreService["get"] = (queue, id) =>
-    op(
+    !isRowId(id) ? Effect.succeed(undefined) : op(
       "status",
       Effect.map(
         sql<Record<string, unknown>>`
@@ -456,7 +463,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
     )
 
   const cancel: StoreService["cancel"] = (queue, id) =>
-    op(
+    !isRowId(id) ? Effect.succeed(false) : op(
       "cancel",
       Effect.map(
         sql<{ id: string | number }>`
