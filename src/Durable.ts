@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -188,6 +189,15 @@ const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidO
   for (const schema of ["task", "success", "failure"]) {
     if (typeof options[schema] !== "function" && typeof options[schema] !== "object") {
       return fail(`${schema} must be a Schema`)
+    }
+  }
+  const retention = (options.retention ?? {}) as Record<string, unknown>
+  for (const kind of ["succeeded", "dead"]) {
+    const input = retention[kind]
+    if (input === undefined) continue
+    const decoded = Duration.decodeUnknown(input)
+    if (Option.isNone(decoded) || !Duration.isFinite(decoded.value)) {
+      return fail(`retention.${kind} must be a finite Duration input, got ${String(input)}`)
     }
   }
   return undefined
@@ -632,7 +642,17 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
     peer("@effect/sql-sqlite-node", () => import("@effect/sql-sqlite-node/SqliteClient")),
     (SqliteClient) =>
       Layer.effect(internal.Store, SqliteStore.make(options)).pipe(
-        Layer.provide(SqliteClient.layer({ filename: options.file })),
+        // better-sqlite3 throws when it cannot open the file (no such directory, no access):
+        // a defect of the client's layer, turned into the StoreError every other failure is
+        Layer.provide(Layer.catchAllCause(SqliteClient.layer({ filename: options.file }), (cause) => {
+          const error = Cause.squash(cause)
+          return Layer.fail(
+            new internal.StoreError({
+              message: `SQLite: cannot open ${options.file}: ${error instanceof Error ? error.message : String(error)}`,
+              cause: error
+            })
+          )
+        })),
         Layer.mapError((cause) =>
           cause instanceof internal.StoreError
             ? cause

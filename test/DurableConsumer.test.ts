@@ -3,6 +3,7 @@ import {
   Clock,
   Data,
   Deferred,
+  Duration,
   Effect,
   Fiber,
   Layer,
@@ -390,6 +391,21 @@ describe("Durable consumer: options", () => {
         Effect.scoped(Durable.consumer({ queue: Bad, workers: 1, timeout: "1 second", handler: () => Effect.void }))
       )
       expect(fromConsumer.message).toBe("maxAttempts must be an integer >= 1, got 0")
+      const Kept = (
+        retention: { readonly succeeded?: Duration.DurationInput; readonly dead?: Duration.DurationInput }
+      ) =>
+        Durable.producer(Durable.queue("kept", {
+          task: Schema.Number,
+          success: Schema.Void,
+          failure: Schema.Never,
+          maxAttempts: 1,
+          lease: "1 second",
+          retention
+        }))
+      const forever = yield* Effect.flip(Kept({ succeeded: Duration.infinity }))
+      expect(forever.message).toBe("retention.succeeded must be a finite Duration input, got Duration(Infinity)")
+      const garbled = yield* Effect.flip(Kept({ dead: "a while" as Duration.DurationInput }))
+      expect(garbled.message).toBe("retention.dead must be a finite Duration input, got a while")
     }).pipe(Effect.provide(Durable.layerMemory)))
 
   it.effect("retry is durable only: the in-process supervisor never retries on its own", () =>

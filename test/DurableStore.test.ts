@@ -471,4 +471,14 @@ describe("Durable.layerSqlite: connection settings", () => {
       expect(busy.message).toBe("busyTimeout must be a Duration input, got soon")
       expect(existsSync(file)).toBe(false)
     }))
+
+  it.live("a file that cannot be opened is a StoreError, not a defect", () =>
+    Effect.gen(function*() {
+      const file = join(outboxDir, "no-such-directory", "jobs.db")
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(Durable.layerSqlite({ file }))))
+      expect(error).toBeInstanceOf(Durable.StoreError)
+      expect(error.message).toBe(
+        `SQLite: cannot open ${file}: Cannot open database because the directory does not exist`
+      )
+    }))
 })
