@@ -298,8 +298,9 @@ for (const backend of all.list) {
     it.live("handlers that complete without waiting: each kind ends as it would on a fiber of its own", () =>
       run(Effect.gen(function*() {
         const once = yield* Durable.producer(Once)
-        // 0: succeed, 1: sync, 2: die, 3: a throw before any effect, 4: a throw inside sync
-        const ids = yield* once.offerAll([0, 1, 2, 3, 4])
+        // 0: succeed, 1: sync, 2: die, 3: a throw before any effect, 4: a throw inside sync,
+        // 5: no Effect at all (a Promise)
+        const ids = yield* once.offerAll([0, 1, 2, 3, 4, 5])
         yield* Durable.consumer({
           queue: Once,
           workers: 2,
@@ -314,20 +315,23 @@ for (const backend of all.list) {
                 return Effect.die("failed in place")
               case 3:
                 throw new Error("thrown before any effect")
-              default:
+              case 4:
                 return Effect.sync(() => {
                   throw new Error("thrown inside sync")
                 })
+              default:
+                return Promise.resolve(105) as unknown as Effect.Effect<number>
             }
           }
         })
         const infos = yield* Effect.forEach(ids, (id) => once.await(id))
-        expect(infos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "dead", "dead", "dead"])
+        expect(infos.map((info) => info.state)).toEqual(["succeeded", "succeeded", "dead", "dead", "dead", "dead"])
         expect(infos[0]).toMatchObject({ result: 100, attempts: 1 })
         expect(infos[1]).toMatchObject({ result: 101, attempts: 1 })
-        expect(infos.slice(2).map((info) => info.lastError?._tag)).toEqual(["Defect", "Defect", "Defect"])
+        expect(infos.slice(2).map((info) => info.lastError?._tag)).toEqual(["Defect", "Defect", "Defect", "Defect"])
         expect(JSON.stringify(infos[3]!.lastError)).toContain("thrown before any effect")
         expect(JSON.stringify(infos[4]!.lastError)).toContain("thrown inside sync")
+        expect(JSON.stringify(infos[5]!.lastError)).toContain("handler must return an Effect, got a Promise")
       })))
 
     it.live("any task the schema encodes: undefined (Schema.Void), quotes and control characters", () =>

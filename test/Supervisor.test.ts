@@ -1,5 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Data, Deferred, Effect, Either, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import {
+  Cause,
+  Chunk,
+  Context,
+  Data,
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Option,
+  Ref,
+  Stream,
+  TestClock
+} from "effect"
 import { Errors, Outcome, Supervisor } from "effect-supervisor"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
@@ -49,6 +63,26 @@ describe("Supervisor: the seeds", () => {
 })
 
 describe("Supervisor: outcomes", () => {
+  it.effect("a handler that returns no Effect: the task's defect says what it returned", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const returned: ReadonlyArray<unknown> = [Promise.resolve(1), undefined, 42]
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        // what a JavaScript caller (or a cast) can hand in: an async function, a missing return
+        handler: (i: number) => returned[i] as Effect.Effect<number>
+      })
+      const exits = yield* Effect.forEach([0, 1, 2], (i) => Effect.exit(sup.execute(i)))
+      const messages = exits.map((exit) =>
+        Exit.isFailure(exit) && Cause.isDie(exit.cause) ? String(Cause.squash(exit.cause)) : "not a defect"
+      )
+      expect(messages).toEqual([
+        "TypeError: handler must return an Effect, got a Promise (an async function? wrap the call: Effect.promise(() => ...))",
+        "TypeError: handler must return an Effect, got undefined (a missing `return`?)",
+        "TypeError: handler must return an Effect, got a number"
+      ])
+      expect(yield* sup.stats).toMatchObject({ submitted: 3, defects: 3, running: 0 })
+    })))
+
   it.effect("every task ends in exactly one outcome, counted in stats", () =>
     Effect.scoped(Effect.gen(function*() {
       const sup = yield* Supervisor.make({

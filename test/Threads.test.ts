@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import {
+  Async,
   Boom,
   Die,
   Echo,
@@ -74,6 +75,12 @@ describe("Threads: one thread", () => {
       const died = yield* Effect.exit(thread.execute(new Die({ message: "kaput" })))
       expect(Exit.isFailure(died) && Cause.isDie(died.cause)).toBe(true)
       expect(Exit.isFailure(died) && String(Cause.squash(died.cause))).toContain("kaput")
+      // so is a handler that returns no Effect, with what it returned
+      const async = yield* Effect.exit(thread.execute(new Async()))
+      expect(Exit.isFailure(async) && Cause.isDie(async.cause)).toBe(true)
+      expect(Exit.isFailure(async) && String(Cause.squash(async.cause))).toContain(
+        "the handler of Async must return an Effect, got a Promise"
+      )
 
       // a payload that does not fit its Schema is rejected before it is sent
       const parseError = yield* Effect.flip(thread.execute(new Echo({ n: "x" as unknown as number }, true)))

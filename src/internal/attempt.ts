@@ -19,6 +19,7 @@ import type * as RateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import { TaskTimeout, WorkerCrashed } from "../Errors.js"
 import type { AttemptScope } from "./attemptScope.js"
+import { effectOf } from "./handlerResult.js"
 import type { Counts } from "./metrics.js"
 import type { Entry } from "./queue/taskQueue.js"
 
@@ -64,7 +65,7 @@ export const make = <T, A, E, R, Res>(
       return prepared
     }
     try {
-      return handler(entry.task, resource)
+      return effectOf(handler(entry.task, resource), "handler")
     } catch (defect) {
       return Effect.die(defect)
     }

@@ -23,6 +23,7 @@ import { hostname } from "node:os"
 import { InvalidOptions, TaskTimeout, WorkerCrashed } from "../../Errors.js"
 import type * as Outcome from "../../Outcome.js"
 import type * as Supervisor from "../../Supervisor.js"
+import { effectOf } from "../handlerResult.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
 import { validate } from "../options.js"
 import { make as makeSupervisor } from "../supervisor.js"
@@ -242,7 +243,7 @@ class ConsumerImpl<T, A, E, R> {
       let effect: Effect.Effect<A, E, R>
       let value: A | typeof NOT_IMMEDIATE
       try {
-        effect = this.options.handler(held.task, context)
+        effect = effectOf(this.options.handler(held.task, context), "handler")
         value = evaluate(effect)
       } catch (error) {
         this.ended(held, startedAt)

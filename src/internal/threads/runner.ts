@@ -31,6 +31,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
+import { effectOf } from "../handlerResult.js"
 import type { Encoded } from "./codec.js"
 import { byTag, encoder } from "./codec.js"
 import { Outbox } from "./outbox.js"
@@ -149,7 +150,10 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
           Effect.mapError((cause) => new WorkerError({ reason: "decode", cause })),
           Effect.flatMap((decoded): Effect.Effect<unknown, unknown, R> => {
             request = decoded
-            return (handlers[decoded._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(decoded)
+            return effectOf(
+              (handlers[decoded._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(decoded),
+              `the handler of ${decoded._tag}`
+            )
           }),
           Effect.onExit((exit) => reply(id, request, exit) ?? Effect.void)
         )
@@ -164,7 +168,10 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       const request = decoded.right
       let effect: Effect.Effect<unknown, unknown, R>
       try {
-        effect = (handlers[request._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(request)
+        effect = effectOf(
+          (handlers[request._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(request),
+          `the handler of ${request._tag}`
+        )
       } catch (defect) {
         effect = Exit.die(defect)
       }
