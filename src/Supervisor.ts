@@ -304,6 +304,11 @@ export interface Supervisor<T, A, E = never, S = void> {
    * same; no queue, no wake-up, no suspension): ~1 µs per `execute` instead of ~3–4. Any other
    * effect the handler returns goes straight to that worker; the handler is called once either
    * way.
+   *
+   * Gotcha: a handler that `execute`s on its own supervisor holds a worker while it waits for
+   * another; once every worker waits so, none is left to run what they wait for and they wait
+   * forever (p-limit and worker pools in general behave the same). Give subtasks a supervisor
+   * of their own, or `submit` them without waiting.
    */
   readonly execute: (task: T) => Effect.Effect<A, E | TaskError>
   /**
