@@ -169,6 +169,11 @@ describe("Threads: a bad spec", () => {
         [{ grace: "abc" }, `grace must be ${duration(">= 0")}, got "abc"`],
         [{ grace: -5 }, `grace must be ${duration(">= 0")}, got -5`],
         [{ file: 42 }, "file must be a URL, a file: URL string or a path, got 42"],
+        [{ file: "/no/such/worker.mjs" }, "file must be an existing file, got \"file:///no/such/worker.mjs\""],
+        [
+          { file: new URL("file:///no/such/worker.ts") },
+          "file must be an existing file, got \"file:///no/such/worker.ts\""
+        ],
         [{ startTimeout: -1 }, `startTimeout must be ${duration("> 0")}, got -1`],
         [{ startTimeout: 0 }, `startTimeout must be ${duration("> 0")}, got 0`],
         [

@@ -8,8 +8,9 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { InvalidOptions } from "../../Errors.js"
 import type { SpawnOptions } from "./thread.js"
 
@@ -63,11 +64,18 @@ const duration = (
 }
 
 const fileUrl = (file: unknown): Either.Either<URL, InvalidOptions> => {
-  if (file instanceof URL) return Either.right(file)
   const expected = "a URL, a file: URL string or a path"
-  if (typeof file !== "string" || file.length === 0) return invalid("file", expected, file)
-  if (!file.startsWith("file:")) return Either.right(pathToFileURL(resolve(file)))
-  return URL.canParse(file) ? Either.right(new URL(file)) : invalid("file", expected, file)
+  let url: URL
+  if (file instanceof URL) url = file
+  else if (typeof file !== "string" || file.length === 0) return invalid("file", expected, file)
+  else if (!file.startsWith("file:")) url = pathToFileURL(resolve(file))
+  else if (URL.canParse(file)) url = new URL(file)
+  else return invalid("file", expected, file)
+  // checked here, once: a missing file would otherwise fail every thread's start in turn
+  if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
+    return invalid("file", "an existing file", url.href)
+  }
+  return Either.right(url)
 }
 
 /** @internal */
