@@ -346,7 +346,7 @@ export interface Producer<T, A, E> {
   readonly await: (
     id: JobId,
     options?: { readonly pollInterval?: Duration.DurationInput | undefined }
-  ) => Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError>
+  ) => Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError | InvalidOptions>
   /** queued: it never runs; running: interrupted where it runs (at its next renewal); false if finished */
   readonly cancel: (id: JobId) => Effect.Effect<boolean, internal.StoreError>
   /** dead letters (finished at least `olderThan` ago) go back to the queue with fresh attempts */
@@ -453,7 +453,15 @@ export const producer = <T, A, E>(
           ),
         status,
         await: (id, options) => {
-          const every = options?.pollInterval === undefined ? 50 : Duration.toMillis(options.pollInterval)
+          const interval = Duration.decodeUnknown(options?.pollInterval ?? 50)
+          if (Option.isNone(interval) || !Duration.isFinite(interval.value)) {
+            return Effect.fail(
+              new InvalidOptions({
+                message: `pollInterval must be a finite Duration input, got ${String(options?.pollInterval)}`
+              })
+            )
+          }
+          const every = interval.value
           const loop: Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError> = Effect.flatMap(
             status(id),
             (info) =>

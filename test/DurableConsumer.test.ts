@@ -380,6 +380,25 @@ describe("Durable consumer: options", () => {
       expect(error.message).toContain("timeout is required")
     }).pipe(Effect.provide(Durable.layerMemory)))
 
+  it.effect("a retry that is no Schedule, an await pollInterval that is no duration: InvalidOptions", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Supervisor.make({
+        queue: Emails,
+        workers: 1,
+        timeout: "1 second",
+        retry: 5,
+        handler: (e: { readonly to: string }) => Effect.succeed(e.to)
+      } as unknown as Durable.ConsumerOptions<{ readonly to: string }, string, Bounced, never>)))
+      expect(error).toEqual(new Errors.InvalidOptions({ message: "retry must be a Schedule, got 5" }))
+      const emails = yield* Durable.producer(Emails)
+      const id = yield* emails.offer({ to: "a@example.com" })
+      for (const pollInterval of ["soon", Duration.infinity] as ReadonlyArray<Duration.DurationInput>) {
+        const awaited = yield* Effect.flip(emails.await(id, { pollInterval }))
+        expect(awaited).toBeInstanceOf(Errors.InvalidOptions)
+        expect(awaited.message).toContain("pollInterval must be a finite Duration input")
+      }
+    }).pipe(Effect.provide(Durable.layerMemory)))
+
   it.effect("a bad queue definition is InvalidOptions from the producer and the consumer", () =>
     Effect.gen(function*() {
       const Bad = Durable.queue("bad", {

@@ -16,7 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
@@ -101,6 +101,9 @@ const check = (options: Record<string, unknown>): InvalidOptions | undefined => 
     return new InvalidOptions({
       message: "timeout is required for a durable queue (a Duration input, e.g. \"30 seconds\")"
     })
+  }
+  if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
+    return new InvalidOptions({ message: `retry must be a Schedule, got ${String(options.retry)}` })
   }
   const prefetch = options.prefetch
   if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
