@@ -644,6 +644,15 @@ export interface SqliteOptions extends LayerOptions {
  * @since 0.1.0
  */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store, internal.StoreError> => {
+  if (typeof options.file !== "string" || options.file === "") {
+    // better-sqlite3 opens "" as a temporary database, gone when the process ends
+    return Layer.fail(
+      new internal.StoreError({
+        message: `file must be a non-empty path, got ${JSON.stringify(options.file)}`,
+        cause: options.file
+      })
+    )
+  }
   const mistake = SqliteStore.invalid(options)
   if (mistake !== undefined) return Layer.fail(mistake)
   return Layer.unwrapEffect(Effect.map(
@@ -718,20 +727,36 @@ export interface PgOptions extends LayerOptions {
  * @category layers
  * @since 0.1.0
  */
-export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, internal.StoreError> =>
-  Layer.unwrapEffect(Effect.map(
+export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, internal.StoreError> => {
+  const { maxConnections } = options
+  // checked here: a pool of -1 connections never hands one out, and the layer would wait forever
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1)) {
+    return Layer.fail(
+      new internal.StoreError({
+        message: `maxConnections must be an integer >= 1, got ${String(maxConnections)}`,
+        cause: maxConnections
+      })
+    )
+  }
+  return Layer.unwrapEffect(Effect.map(
     peer("@effect/sql-pg", () => import("@effect/sql-pg/PgClient")),
     (PgClient) =>
       Layer.provide(
         Layer.effect(internal.Store, SqlStore.make({ table: options.table, ownClient: true })),
         PgClient.layer({
           url: Redacted.make(options.url),
-          ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
+          ...(maxConnections === undefined ? {} : { maxConnections })
         }).pipe(
-          Layer.mapError((cause) => new internal.StoreError({ message: `PostgreSQL: ${cause.message}`, cause }))
+          Layer.mapError((cause) =>
+            new internal.StoreError({ message: `PostgreSQL: ${cause.message}${reason(cause.cause)}`, cause })
+          )
         )
       )
   ))
+}
+
+/** the driver's own words, when it has any ("database \"x\" does not exist"): after a colon */
+const reason = (cause: unknown): string => cause instanceof Error && cause.message !== "" ? `: ${cause.message}` : ""
 
 /**
  * The store in memory, on the Effect `Clock`: the same leases, fencing, dead letters and

@@ -472,7 +472,7 @@ describe("Durable.layerSqlite: connection settings", () => {
       expect(existsSync(file)).toBe(false)
     }))
 
-  it.live("a file that cannot be opened is a StoreError, not a defect", () =>
+  it.live("a file that cannot be opened is a StoreError, not a defect; an empty path is refused", () =>
     Effect.gen(function*() {
       const file = join(outboxDir, "no-such-directory", "jobs.db")
       const error = yield* Effect.flip(Effect.scoped(Layer.build(Durable.layerSqlite({ file }))))
@@ -480,5 +480,29 @@ describe("Durable.layerSqlite: connection settings", () => {
       expect(error.message).toBe(
         `SQLite: cannot open ${file}: Cannot open database because the directory does not exist`
       )
+      // better-sqlite3 would open "" as a temporary database: nothing would survive the process
+      const empty = yield* Effect.flip(Effect.scoped(Layer.build(Durable.layerSqlite({ file: "" }))))
+      expect(empty.message).toBe("file must be a non-empty path, got \"\"")
+    }))
+})
+
+describe("Durable.layerPg: connection settings", () => {
+  it.live("a pool size that is no integer >= 1 is a StoreError at once (a pool of -1 never hands out a connection)", () =>
+    Effect.gen(function*() {
+      for (const maxConnections of [-1, 0, 1.5]) {
+        const error = yield* Effect.flip(
+          Effect.scoped(Layer.build(Durable.layerPg({ url: pgUrl, table: uniqueTable("pool"), maxConnections })))
+        )
+        expect(error.message).toBe(`maxConnections must be an integer >= 1, got ${maxConnections}`)
+      }
+    }))
+
+  it.live("a connection that fails says why: the driver's reason is in the message", () =>
+    Effect.gen(function*() {
+      const url = new URL(pgUrl)
+      url.pathname = "/no_such_database_here"
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(Durable.layerPg({ url: url.href }))))
+      expect(error).toBeInstanceOf(Durable.StoreError)
+      expect(error.message).toContain("database \"no_such_database_here\" does not exist")
     }))
 })
