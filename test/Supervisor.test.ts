@@ -78,7 +78,8 @@ describe("Supervisor: outcomes", () => {
       expect(messages).toEqual([
         "TypeError: handler must return an Effect, got a Promise (an async function? wrap the call: Effect.promise(() => ...))",
         "TypeError: handler must return an Effect, got undefined (a missing `return`?)",
-        "TypeError: handler must return an Effect, got a number"
+        // anything else that is no Effect dies in Effect's runtime, which names it too
+        "RuntimeException: Not a valid effect: 42"
       ])
       expect(yield* sup.stats).toMatchObject({ submitted: 3, defects: 3, running: 0 })
     })))
