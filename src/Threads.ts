@@ -118,8 +118,8 @@ export type ThreadStartFailed = Errors.ThreadStartFailed
  *   crosses the thread, as the `cause` of `ThreadStartFailed`.
  * - A spec is checked when `resource` / `offload` is called, without throwing: a bad one (a
  *   `grace` that is no duration, a negative one, a `startTimeout` <= 0, a `file` that is no
- *   URL or path, or names no file) makes every acquisition fail at once with `Errors.InvalidOptions` naming the
- *   field, before any thread starts.
+ *   URL or path, or names no file) makes every acquisition fail at once with
+ *   `Errors.InvalidOptions` naming the field, before any thread starts.
  *
  * Gotchas: `workerData` and `eval` are reserved (the TypeScript entry uses `workerData`).
  * Under a supervisor the `InvalidOptions` arrives as an acquisition failure: the restart
