@@ -27,8 +27,9 @@ import * as specs from "./internal/threads/spec.js"
 import type { Supervisor } from "./Supervisor.js"
 
 /**
- * A worker thread could not start (bad file, failing thread-side layer, exit before ready,
- * `startTimeout`); the same class as `Errors.ThreadStartFailed`.
+ * A worker thread could not start (a file that fails to load, a failing thread-side layer, an
+ * exit before ready, `startTimeout`); the same class as `Errors.ThreadStartFailed`. A file that
+ * does not exist is `InvalidOptions` before any thread starts.
  *
  * When to use: `Effect.catchTag("ThreadStartFailed", …)` around `resource` when you acquire a
  * thread yourself; under a supervisor a failed start is a failed acquisition, which the restart
@@ -53,10 +54,9 @@ import type { Supervisor } from "./Supervisor.js"
  *   payload: {}
  * }) {}
  *
- * // no such file: the thread fails to load it, and the acquisition fails (it never hangs)
- * const program = Effect.scoped(
- *   Threads.resource({ file: new URL("./no-such-worker.mjs", import.meta.url), schema: Ping })
- * ).pipe(
+ * // a worker file that throws while it loads: the acquisition fails (it never hangs)
+ * const broken = new URL("data:text/javascript,throw new Error('no model file')")
+ * const program = Effect.scoped(Threads.resource({ file: broken, schema: Ping })).pipe(
  *   Effect.as("started"),
  *   Effect.catchTag("ThreadStartFailed", (error: Threads.ThreadStartFailed) => Effect.succeed(error._tag))
  * )

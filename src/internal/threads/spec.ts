@@ -71,12 +71,14 @@ const fileUrl = (file: unknown): Either.Either<URL, InvalidOptions> => {
   else if (!file.startsWith("file:")) url = pathToFileURL(resolve(file))
   else if (URL.canParse(file)) url = new URL(file)
   else return invalid("file", expected, file)
-  // checked here, once: a missing file would otherwise fail every thread's start in turn
-  if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
-    return invalid("file", "an existing file", url.href)
-  }
   return Either.right(url)
 }
+
+/** checked once, after the other fields: a missing file would otherwise fail every start in turn */
+const existing = (url: URL): Either.Either<URL, InvalidOptions> =>
+  url.protocol === "file:" && !existsSync(fileURLToPath(url))
+    ? invalid("file", "an existing file", url.href)
+    : Either.right(url)
 
 /** @internal */
 export const validate = <LE>(spec: unknown): Either.Either<Validated<LE>, InvalidOptions> =>
@@ -102,7 +104,7 @@ export const validate = <LE>(spec: unknown): Either.Either<Validated<LE>, Invali
       }
     }
     return {
-      file,
+      file: yield* existing(file),
       schema: fields.schema as Schema.Schema<any, any, never>,
       grace,
       startTimeout,
