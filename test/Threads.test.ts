@@ -49,6 +49,8 @@ const info = (supervisor: Threads.ThreadSupervisor<Request>) => Threads.execute(
 const running = <T, A, E, S>(supervisor: Supervisor.Supervisor<T, A, E, S>) =>
   supervisor.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (s) => s.running > 0 }))
 
+const BROKEN_AT_LOAD = new URL("data:text/javascript,throw new Error('thrown while the worker file loads')")
+
 describe("Threads: one thread", () => {
   it.live("round trips typed success and failure, rejects a bad payload, transfers bytes, keeps state", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -117,7 +119,8 @@ describe("Threads: one thread", () => {
         let starts = 0
         const [failed, elapsed] = yield* timed(Effect.all([
           Effect.flip(Effect.scoped(failing.resource)),
-          Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: "test/fixtures/threads/missing.js" }))),
+          // a file that throws while it loads (a missing one is InvalidOptions: see "a bad spec")
+          Effect.flip(Effect.scoped(Threads.resource({ ...spec, file: BROKEN_AT_LOAD }))),
           Effect.flip(Effect.scoped(Threads.resource(neverReady))),
           // a typed layer failure: rebuilt as its class with `layerError`, text without it
           Effect.scoped(Threads.resource({ ...typedLayerError, layerError: ModelMissing })).pipe(
@@ -146,7 +149,7 @@ describe("Threads: one thread", () => {
         expect(failed[0]).toBeInstanceOf(Errors.ThreadStartFailed)
         expect(failed[0].message).toContain("the model file is missing")
         expect(failed[1]).toBeInstanceOf(Threads.ThreadStartFailed)
-        expect(failed[1].message).toContain("missing.js")
+        expect(failed[1].message).toContain("thrown while the worker file loads")
         expect(failed[2]).toBeInstanceOf(Threads.ThreadStartFailed)
         expect(failed[2].message).toContain("not ready within 300ms")
         expect(failed[3]).toBeInstanceOf(ModelMissing)
