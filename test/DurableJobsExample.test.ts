@@ -18,6 +18,7 @@ const example = (args: ReadonlyArray<string>, within: number) =>
     const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
+    // real time on purpose: a bound on a real child process, so a hang fails instead of stalling
     const limit = setTimeout(() => child.kill("SIGKILL"), within)
     child.stdout.on("data", (data) => stdout += data)
     child.stderr.on("data", (data) => stderr += data)

@@ -24,6 +24,7 @@ class Service {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"]
     })
+    // real time on purpose: a bound on a real child process (a hang fails instead of stalling)
     const limit = setTimeout(() => this.process.kill("SIGKILL"), 40_000)
     this.exited = new Promise((resolve) =>
       this.process.once("exit", (code) => {
@@ -50,6 +51,7 @@ class Service {
           }
         }
       }
+      // real time: the server is a child process printing on its own clock
       const timer = setTimeout(() => {
         this.waiting.delete(check)
         reject(new Error(`no line ${pattern} within ${within} ms; got:\n${this.lines.join("\n")}`))
