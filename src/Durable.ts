@@ -176,6 +176,10 @@ export interface QueueOptions<T, A, E, TI, AI, EI> {
   } | undefined
 }
 
+/** A Duration input that names a finite duration, or None (unparsable, or infinite). */
+const finiteDuration = (input: unknown): Option.Option<Duration.Duration> =>
+  Option.filter(Duration.decodeUnknown(input), Duration.isFinite)
+
 const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidOptions | undefined => {
   const fail = (message: string) => new InvalidOptions({ message })
   if (typeof name !== "string" || name.length === 0) return fail(`queue name must be a non-empty string`)
@@ -195,8 +199,7 @@ const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidO
   for (const kind of ["succeeded", "dead"]) {
     const input = retention[kind]
     if (input === undefined) continue
-    const decoded = Duration.decodeUnknown(input)
-    if (Option.isNone(decoded) || !Duration.isFinite(decoded.value)) {
+    if (Option.isNone(finiteDuration(input))) {
       return fail(`retention.${kind} must be a finite Duration input, got ${String(input)}`)
     }
   }
@@ -311,8 +314,8 @@ const timingOf = (
   }
   let delayMillis = 0
   if (options?.delay !== undefined) {
-    const delay = Duration.decodeUnknown(options.delay)
-    if (Option.isNone(delay) || !Duration.isFinite(delay.value)) {
+    const delay = finiteDuration(options.delay)
+    if (Option.isNone(delay)) {
       return new InvalidOptions({ message: `delay must be a finite duration, got ${String(options.delay)}` })
     }
     delayMillis = Math.ceil(Duration.toMillis(delay.value))
@@ -405,6 +408,7 @@ export const producer = <T, A, E>(
         Effect.suspend((): Effect.Effect<Array<internal.NewJob>, InvalidOptions | ParseResult.ParseError> => {
           const timing = timingOf(options)
           if (timing instanceof InvalidOptions) return Effect.fail(timing)
+          const { delayMillis, priority, runAt } = timing
           const jobs: Array<internal.NewJob> = []
           try {
             for (const task of tasks) {
@@ -412,7 +416,9 @@ export const producer = <T, A, E>(
                 payload: codec.encodeTask(task),
                 idempotencyKey: queue.idempotencyKey === undefined ? null : queue.idempotencyKey(task),
                 key: queue.key === undefined ? null : queue.key(task),
-                ...timing,
+                priority,
+                runAt,
+                delayMillis,
                 maxAttempts: queue.maxAttempts
               })
             }
@@ -453,8 +459,8 @@ export const producer = <T, A, E>(
           ),
         status,
         await: (id, options) => {
-          const interval = Duration.decodeUnknown(options?.pollInterval ?? 50)
-          if (Option.isNone(interval) || !Duration.isFinite(interval.value)) {
+          const interval = finiteDuration(options?.pollInterval ?? 50)
+          if (Option.isNone(interval)) {
             return Effect.fail(
               new InvalidOptions({
                 message: `pollInterval must be a finite Duration input, got ${String(options?.pollInterval)}`
@@ -600,6 +606,9 @@ export const layerWith = (
  */
 export const layer: Layer.Layer<internal.Store, internal.StoreError, SqlClient.SqlClient> = layerWith({})
 
+/** the driver's own words, when it has any ("database \"x\" does not exist"): after a colon */
+const reason = (cause: unknown): string => cause instanceof Error && cause.message !== "" ? `: ${cause.message}` : ""
+
 /**
  * The options of {@link layerSqlite}.
  *
@@ -664,10 +673,7 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
         Layer.provide(Layer.catchAllCause(SqliteClient.layer({ filename: options.file }), (cause) => {
           const error = Cause.squash(cause)
           return Layer.fail(
-            new internal.StoreError({
-              message: `SQLite: cannot open ${options.file}: ${error instanceof Error ? error.message : String(error)}`,
-              cause: error
-            })
+            new internal.StoreError({ message: `SQLite: cannot open ${options.file}${reason(error)}`, cause: error })
           )
         })),
         Layer.mapError((cause) =>
@@ -754,9 +760,6 @@ export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, interna
       )
   ))
 }
-
-/** the driver's own words, when it has any ("database \"x\" does not exist"): after a colon */
-const reason = (cause: unknown): string => cause instanceof Error && cause.message !== "" ? `: ${cause.message}` : ""
 
 /**
  * The store in memory, on the Effect `Clock`: the same leases, fencing, dead letters and

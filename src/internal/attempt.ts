@@ -65,7 +65,7 @@ export const make = <T, A, E, R, Res>(
       return prepared
     }
     try {
-      return effectOf(handler(entry.task, resource), "handler")
+      return effectOf(handler(entry.task, resource))
     } catch (defect) {
       return Effect.die(defect)
     }

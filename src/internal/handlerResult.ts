@@ -16,6 +16,7 @@ const describe = (value: unknown): string =>
     : `${String(value)} (a missing \`return\`?)`
 
 /**
+ * `tag`: the request a thread's handler serves (the message is built only on a mistake).
  * Only the two mistakes that happen (a Promise from an `async` handler, `undefined` from a
  * missing `return`) are caught here, by checks that read no property: a full `Effect.isEffect`
  * measured ~10% of a sync task's cost. Anything else that is no Effect still dies in the
@@ -23,7 +24,11 @@ const describe = (value: unknown): string =>
  *
  * @internal
  */
-export const effectOf = <A, E, R>(value: Effect.Effect<A, E, R>, who: string): Effect.Effect<A, E, R> =>
+export const effectOf = <A, E, R>(value: Effect.Effect<A, E, R>, tag?: string): Effect.Effect<A, E, R> =>
   value === undefined || value === null || value instanceof Promise
-    ? Effect.die(new TypeError(`${who} must return an Effect, got ${describe(value)}`))
+    ? Effect.die(
+      new TypeError(
+        `${tag === undefined ? "handler" : `the handler of ${tag}`} must return an Effect, got ${describe(value)}`
+      )
+    )
     : value

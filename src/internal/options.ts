@@ -96,6 +96,10 @@ export const validateWorkers = (workers: unknown, field = "workers"): InvalidOpt
   check({ [field]: workers }, field, PositiveInt, "an integer >= 1", false)
 
 /** @internal */
+export const validateRetry = (retry: unknown): InvalidOptions | undefined =>
+  check({ retry }, "retry", IsSchedule, "a Schedule")
+
+/** @internal */
 export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptions> =>
   Effect.suspend(() => {
     if (typeof input !== "object" || input === null) {
@@ -107,7 +111,7 @@ export const validate = (input: unknown): Effect.Effect<Normalized, InvalidOptio
       check(options, "capacity", Capacity, "an integer >= 1 or Infinity") ??
       check(options, "strategy", Strategy, "one of \"suspend\", \"dropping\", \"sliding\"") ??
       check(options, "timeout", DurationLike, "a Duration input (e.g. \"1 second\" or millis >= 0)") ??
-      check(options, "retry", IsSchedule, "a Schedule") ??
+      validateRetry(options.retry) ??
       check(options, "rateLimit", RateLimit, "{ limit: integer >= 1, interval: Duration input }") ??
       check(options, "resource", IsEffect, "an Effect") ??
       check(options, "combine", Fn, "a function (state, value, task) => state") ??

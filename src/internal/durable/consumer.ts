@@ -16,7 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
@@ -25,7 +25,7 @@ import type * as Outcome from "../../Outcome.js"
 import type * as Supervisor from "../../Supervisor.js"
 import { effectOf } from "../handlerResult.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
-import { validate } from "../options.js"
+import { validate, validateRetry } from "../options.js"
 import { make as makeSupervisor } from "../supervisor.js"
 import * as Codec from "./codec.js"
 import type {
@@ -102,9 +102,8 @@ const check = (options: Record<string, unknown>): InvalidOptions | undefined => 
       message: "timeout is required for a durable queue (a Duration input, e.g. \"30 seconds\")"
     })
   }
-  if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
-    return new InvalidOptions({ message: `retry must be a Schedule, got ${String(options.retry)}` })
-  }
+  const retry = validateRetry(options.retry)
+  if (retry !== undefined) return retry
   const prefetch = options.prefetch
   if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
     return new InvalidOptions({ message: `prefetch must be an integer >= 0, got ${String(prefetch)}` })
@@ -246,7 +245,7 @@ class ConsumerImpl<T, A, E, R> {
       let effect: Effect.Effect<A, E, R>
       let value: A | typeof NOT_IMMEDIATE
       try {
-        effect = effectOf(this.options.handler(held.task, context), "handler")
+        effect = effectOf(this.options.handler(held.task, context))
         value = evaluate(effect)
       } catch (error) {
         this.ended(held, startedAt)

@@ -152,7 +152,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
             request = decoded
             return effectOf(
               (handlers[decoded._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(decoded),
-              `the handler of ${decoded._tag}`
+              decoded._tag
             )
           }),
           Effect.onExit((exit) => reply(id, request, exit) ?? Effect.void)
@@ -170,7 +170,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       try {
         effect = effectOf(
           (handlers[request._tag as A["_tag"]] as (request: A) => Effect.Effect<unknown, unknown, R>)(request),
-          `the handler of ${request._tag}`
+          request._tag
         )
       } catch (defect) {
         effect = Exit.die(defect)
