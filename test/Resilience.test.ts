@@ -46,6 +46,49 @@ describe("timeouts", () => {
       expect(summary.failures[0]).toMatchObject({ _tag: "Failure", attempts: 3 })
       expect(summary.stats).toMatchObject({ failed: 1, timeouts: 3, retries: 2 })
     })))
+
+  it.effect("a timeout is not held up by an earlier attempt's slow finalizer; each fires at its own time", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ended: Array<[string, number]> = []
+      const record = (what: string) => Effect.flatMap(now, (t) => Effect.sync(() => ended.push([what, t])))
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        timeout: "100 millis",
+        handler: (task: { name: string; ms: number; finalizer: number }) =>
+          Effect.ensuring(
+            Effect.as(Effect.sleep(task.ms), task.name),
+            Effect.zipRight(Effect.sleep(task.finalizer), record(`${task.name} finalized`))
+          )
+      })
+      const a = yield* Effect.fork(Effect.either(sup.execute({ name: "a", ms: 1000, finalizer: 50 })))
+      yield* TestClock.adjust("30 millis")
+      const b = yield* Effect.fork(Effect.either(sup.execute({ name: "b", ms: 1000, finalizer: 0 })))
+      yield* TestClock.adjust("80 millis") // t = 110: a timed out at 100 (finalizing until 150)
+      yield* TestClock.adjust("20 millis") // t = 130: b times out now, not after a's finalizer
+      yield* TestClock.adjust("40 millis") // t = 170
+      const [ea, eb] = [yield* Fiber.join(a), yield* Fiber.join(b)]
+      expect(Either.isLeft(ea) && ea.left._tag).toBe("TaskTimeout")
+      expect(Either.isLeft(eb) && eb.left._tag).toBe("TaskTimeout")
+      expect(ended).toEqual([["b finalized", 130], ["a finalized", 150]])
+      expect(yield* sup.stats).toMatchObject({ failed: 2, timeouts: 2, running: 0 })
+    })))
+
+  it.effect("tasks that end in time, waiting or not, are not timed out; the scope closes after shutdown", () =>
+    Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 4,
+        timeout: "100 millis",
+        handler: (ms: number) => ms === 0 ? Effect.succeed(ms) : Effect.as(Effect.sleep(ms), ms),
+        initial: 0,
+        combine: (sum: number, ms: number) => sum + ms
+      })
+      const tasks = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 0 : 99 - (i % 7)))
+      yield* sup.submitAll(tasks)
+      yield* TestClock.adjust("1 second")
+      const summary = yield* sup.shutdown
+      expect(summary.stats).toMatchObject({ succeeded: 40, failed: 0, timeouts: 0 })
+      expect(summary.state).toBe(tasks.reduce((a, b) => a + b, 0))
+    }).pipe(Effect.scoped))
 })
 
 describe("retries", () => {

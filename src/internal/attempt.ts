@@ -12,13 +12,14 @@
  *
  * @internal
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as RateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import { TaskTimeout, WorkerCrashed } from "../Errors.js"
 import type { AttemptScope } from "./attemptScope.js"
+import { awaitFiber, type Deadlines, runNow, type Timed } from "./deadlines.js"
 import { effectOf } from "./handlerResult.js"
 import type { Counts } from "./metrics.js"
 import type { Entry } from "./queue/taskQueue.js"
@@ -43,6 +44,9 @@ export interface AttemptOptions<T, A, E, R, Res> {
   readonly handler: (task: T, resource: Res) => Effect.Effect<A, E, R>
   readonly retry: Schedule.Schedule<unknown, E | TaskTimeout<T>, never> | undefined
   readonly timeout: Duration.Duration | undefined
+  /** the line the timed attempts join (its watchdog runs as long as the supervisor) */
+  readonly deadlines: Deadlines<Timed> | undefined
+  readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   readonly limiter: RateLimiter.RateLimiter | undefined
   /** the span name (`<name>.task`), or undefined for no span */
   readonly span: string | undefined
@@ -54,7 +58,7 @@ export const make = <T, A, E, R, Res>(
   options: AttemptOptions<T, A, E, R, Res>,
   counts: Counts
 ): Attempt<T, A, E, R, Res> => {
-  const { describe, handler, limiter, retry, span, timeout } = options
+  const { clock, deadlines, describe, handler, limiter, retry, span, timeout } = options
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
   let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> => {
     entry.started = true
@@ -70,15 +74,24 @@ export const make = <T, A, E, R, Res>(
       return Effect.die(defect)
     }
   }
-  if (timeout !== undefined) {
+  if (timeout !== undefined && deadlines !== undefined) {
     const bare = once
+    const millis = Duration.toMillis(timeout)
+    // its own fiber (see deadlines.ts), so the watchdog can interrupt this attempt alone; one
+    // that ends without waiting never joins the line
     once = (entry, resource) =>
-      Effect.timeoutFail(Effect.suspend(() => bare(entry, resource)), {
-        duration: timeout,
-        onTimeout: () => {
+      Effect.withFiberRuntime((worker) => {
+        const timeoutAt = clock.unsafeCurrentTimeMillis() + millis
+        const fiber = runNow(worker, Effect.suspend(() => bare(entry, resource)))
+        const exit = fiber.unsafePoll()
+        if (exit !== null) return exit
+        const timed: Timed = { fiber, timeoutAt, timedOut: false }
+        deadlines.add(timed)
+        return Effect.flatMap(awaitFiber(fiber), (exit) => {
+          if (!timed.timedOut) return exit
           counts.timeouts++
-          return new TaskTimeout({ task: entry.task, timeout })
-        }
+          return Effect.fail(new TaskTimeout({ task: entry.task, timeout }))
+        })
       })
   }
   if (limiter !== undefined) {

@@ -36,6 +36,7 @@ import type * as Supervisor from "../Supervisor.js"
 import { Admission } from "./admission.js"
 import * as Attempt from "./attempt.js"
 import { isChunkedHandler } from "./chunked.js"
+import { Deadlines, type Timed } from "./deadlines.js"
 import { Intensity } from "./intensity.js"
 import { type Hooks, Ledger } from "./ledger.js"
 import { Lifecycle } from "./lifecycle.js"
@@ -100,10 +101,15 @@ export const make = <T, A, E, R, S, Res>(
         ? (entry) => workers!.runInPlace(entry)
         : undefined
     })
+    const deadlines = config.timeout === undefined ? undefined : new Deadlines<Timed>(clock)
+    // interruptible: this constructor runs uninterruptibly, and its forks would inherit that
+    if (deadlines !== undefined) yield* FiberSet.run(background, Effect.interruptible(deadlines.watchdog))
     const attempt = Attempt.make<T, A, E, R, Res>({
       handler: options.handler,
       retry: options.retry as any,
       timeout: config.timeout,
+      deadlines,
+      clock,
       limiter,
       span: config.spans ? `${config.name}.task` : undefined,
       describe: options.describe
