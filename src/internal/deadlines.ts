@@ -14,7 +14,6 @@
  *
  * @internal
  */
-import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
@@ -41,10 +40,10 @@ const running = (timed: Timed): boolean =>
 export class Deadlines<X extends Timed> {
   private line: Array<X> = []
   private head = 0
-  /** offered when an attempt joins an empty line: the watchdog waits on it */
-  private readonly joined = Effect.runSync(Queue.unbounded<void>())
+  /** offered when an attempt joins an empty line: the watchdog waits on it (one is enough) */
+  private readonly joined = Effect.runSync(Queue.sliding<void>(1))
 
-  constructor(private readonly clock: Clock.Clock) {}
+  constructor(private readonly clock: { readonly unsafeCurrentTimeMillis: () => number }) {}
 
   /** `timed` has started: it goes in line for its timeout */
   add(timed: X): void {

@@ -9,13 +9,11 @@
  *
  * @internal
  */
-import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
@@ -23,6 +21,7 @@ import { hostname } from "node:os"
 import { InvalidOptions, TaskTimeout, WorkerCrashed } from "../../Errors.js"
 import type * as Outcome from "../../Outcome.js"
 import type * as Supervisor from "../../Supervisor.js"
+import { awaitFiber, Deadlines, runNow } from "../deadlines.js"
 import { effectOf } from "../handlerResult.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
 import { validate, validateRetry } from "../options.js"
@@ -66,8 +65,6 @@ class Held<T> {
   /** reached a worker past its deadline: handed back (fenced) without running */
   expired = false
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
-  /** the handler has returned (or was interrupted) */
-  ended = false
   /**
    * its timeout ran out while the handler ran (neither ended nor dropped): the delivery ends as
    * a Timeout whatever the handler does after, as an attempt under `Effect.timeoutFail` does
@@ -151,7 +148,7 @@ export const make = <T, A, E, R>(
     consumer.renewer = yield* Effect.forkScoped(consumer.renewLoop)
     consumer.acker = yield* Effect.forkScoped(consumer.ackLoop)
     yield* Effect.forkScoped(consumer.cleanupLoop)
-    yield* Effect.forkScoped(consumer.timeoutLoop)
+    yield* Effect.forkScoped(consumer.deadlines.watchdog)
     // runs before the supervisor's own finalizer: unstarted jobs go back at once, acks flush
     yield* Effect.addFinalizer(() => consumer.stop(false))
     return consumer.api
@@ -170,15 +167,8 @@ class ConsumerImpl<T, A, E, R> {
   readonly wake = Effect.runSync(Queue.sliding<void>(1))
   readonly room = Effect.runSync(Queue.sliding<void>(1))
   readonly ackSignal = Effect.runSync(Queue.sliding<void>(1))
-  /**
-   * Jobs whose handler did not return at once, in start order. Every job of a consumer has the
-   * same timeout, so their timeouts run out in this order too: one fiber sleeping until the
-   * first one's replaces a timer (`Effect.timeoutFail`: ~43 µs a job, measured) per job.
-   * Finished jobs leave from the front; `timingHead` is the front.
-   */
-  timing: Array<Held<T>> = []
-  timingHead = 0
-  readonly timingSignal = Effect.runSync(Queue.sliding<void>(1))
+  /** jobs whose handler did not return at once, timed by one watchdog (see deadlines.ts) */
+  readonly deadlines: Deadlines<Held<T>>
   /** the claimer waits for `room`: the next outcome signals it */
   roomWanted = false
   /** `ackSignal` holds a signal the acker has not acted on yet */
@@ -221,6 +211,7 @@ class ConsumerImpl<T, A, E, R> {
     readonly clock: { readonly unsafeCurrentTimeMillis: () => number },
     readonly owner: string
   ) {
+    this.deadlines = new Deadlines(clock)
     this.leaseMillis = options.queue.leaseMillis
     this.timeout = Duration.decode(options.timeout)
     this.timeoutMillis = Duration.toMillis(this.timeout)
@@ -255,17 +246,8 @@ class ConsumerImpl<T, A, E, R> {
         this.ended(held, startedAt)
         return Effect.succeed(value)
       }
-      // Its own fiber, so that a lost lease, a cancel or the timeout can interrupt this job
-      // alone; started at once on the worker's context and refs (runFork runs it until it
-      // first waits), so a handler that completes without waiting costs no scheduler round
-      // trip: ~4 µs a job against ~20 µs for Effect.fork + Fiber.join (measured).
-      const runtime = Runtime.make({
-        context: worker.currentContext as Context.Context<R>,
-        fiberRefs: worker.getFiberRefs(),
-        // interruptible, as workers run their handlers (a lease lost must reach the job)
-        runtimeFlags: Runtime.defaultRuntimeFlags
-      })
-      const fiber = Runtime.runFork(runtime)(effect)
+      // its own fiber, so that a lost lease, a cancel or the timeout can interrupt this job alone
+      const fiber = runNow(worker, effect)
       const exit = fiber.unsafePoll()
       if (exit !== null) {
         this.ended(held, startedAt)
@@ -273,62 +255,20 @@ class ConsumerImpl<T, A, E, R> {
       }
       held.fiber = fiber
       held.timeoutAt = startedAt + this.timeoutMillis
-      this.time(held)
-      return Fiber.await(fiber).pipe(
+      this.deadlines.add(held)
+      return awaitFiber(fiber).pipe(
         Effect.flatMap((exit): Effect.Effect<A, E | TaskTimeout> =>
           held.timedOut ? Effect.fail(new TaskTimeout({ task: held.task, timeout: this.timeout })) : exit
         ),
-        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
         Effect.ensuring(Effect.sync(() => this.ended(held, startedAt)))
       )
     })
   }
 
   ended(held: Held<T>, startedAt: number): void {
-    held.ended = true
     this.running--
     const took = this.clock.unsafeCurrentTimeMillis() - startedAt
     this.handlerMillis = this.handlerMillis === undefined ? took : this.handlerMillis * 0.9 + took * 0.1
-  }
-
-  /** a job that is still running goes in line for its timeout */
-  time(held: Held<T>): void {
-    this.forgetEnded()
-    if (this.timingHead === this.timing.length) this.timingSignal.unsafeOffer(undefined)
-    this.timing.push(held)
-  }
-
-  /** jobs end roughly in start order: dropping the ended ones in front keeps the line short */
-  forgetEnded(): void {
-    const timing = this.timing
-    while (this.timingHead < timing.length && timing[this.timingHead].ended) this.timingHead++
-    if (this.timingHead === timing.length) {
-      this.timing = []
-      this.timingHead = 0
-    } else if (this.timingHead > 1024 && this.timingHead * 2 > timing.length) {
-      this.timing = timing.slice(this.timingHead)
-      this.timingHead = 0
-    }
-  }
-
-  /** interrupts each job whose timeout ran out, sleeping until the first one's otherwise */
-  get timeoutLoop(): Effect.Effect<never> {
-    return Effect.forever(Effect.suspend(() => {
-      this.forgetEnded()
-      if (this.timingHead === this.timing.length) return Queue.take(this.timingSignal)
-      const held = this.timing[this.timingHead]
-      const wait = held.timeoutAt - this.clock.unsafeCurrentTimeMillis()
-      if (wait > 0) return Effect.sleep(wait)
-      this.timingHead++
-      const fiber = held.fiber
-      // Not a timeout: a handler that has ended (its worker has not seen it yet), or a job
-      // already dropped (interrupted for a cancel or a lost lease; its outcome is not written).
-      if (fiber === undefined || held.dropped || fiber.unsafePoll() !== null) return Effect.void
-      held.timedOut = true
-      // not awaited: the next job's timeout must not wait for this one's finalizers
-      fiber.unsafeInterruptAsFork(fiber.id())
-      return Effect.void
-    }))
   }
 
   onOutcome(outcome: Outcome.Outcome<Held<T>, A, E | TaskTimeout>): void {
