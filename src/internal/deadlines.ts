@@ -9,8 +9,9 @@
  *
  * Every attempt of one line has the same timeout, so start order is deadline order: the line
  * is a queue, and the watchdog only ever looks at its front. Attempts end roughly in start
- * order, so dropping the ended ones in front keeps it short (a long attempt in front holds the
- * ones behind it until it ends or times out: at most a timeout's worth of starts).
+ * order, so dropping the ended ones in front keeps it short; behind a long attempt in front,
+ * the ended ones are swept out once the line doubles, so it holds at most about twice the
+ * attempts running (one per worker) plus 1,024, however long the timeout.
  *
  * @internal
  */
@@ -40,6 +41,8 @@ const running = (timed: Timed): boolean =>
 export class Deadlines<X extends Timed> {
   private line: Array<X> = []
   private head = 0
+  /** the line's length that triggers a sweep of the ended attempts behind its front */
+  private sweepAt = 1024
   /** offered when an attempt joins an empty line: the watchdog waits on it (one is enough) */
   private readonly joined = Effect.runSync(Queue.sliding<void>(1))
 
@@ -50,6 +53,16 @@ export class Deadlines<X extends Timed> {
     this.forgetEnded()
     if (this.head === this.line.length) this.joined.unsafeOffer(undefined)
     this.line.push(timed)
+    if (this.line.length - this.head >= this.sweepAt) {
+      this.line = this.line.slice(this.head).filter(running)
+      this.head = 0
+      this.sweepAt = Math.max(1024, 2 * this.line.length)
+    }
+  }
+
+  /** attempts in the line (ended ones not swept out yet included) */
+  get size(): number {
+    return this.line.length - this.head
   }
 
   private forgetEnded(): void {
