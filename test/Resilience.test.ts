@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Data, Effect, Either, Fiber, Metric, Ref, Schedule, TestClock, Tracer } from "effect"
+import { Clock, Data, Effect, Either, Exit, Fiber, Metric, Ref, Schedule, TestClock, Tracer } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 
 class Flaky extends Data.TaggedError("Flaky")<{}> {}
@@ -71,6 +71,29 @@ describe("timeouts", () => {
       expect(Either.isLeft(eb) && eb.left._tag).toBe("TaskTimeout")
       expect(ended).toEqual([["b finalized", 130], ["a finalized", 150]])
       expect(yield* sup.stats).toMatchObject({ failed: 2, timeouts: 2, running: 0 })
+    })))
+
+  it.effect("a timed handler that stops its own supervisor before it first waits is interrupted, not left running", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const finalized: Array<number> = []
+      let stopping: Effect.Effect<unknown, unknown> = Effect.void
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        timeout: "10 seconds",
+        handler: (n: number) =>
+          Effect.ensuring(
+            // runFork runs shutdownNow until it first waits: the worker's interruption is sent
+            // while this handler still runs in place
+            Effect.zipRight(Effect.sync(() => void Effect.runFork(stopping)), Effect.sleep("1 hour")),
+            Effect.flatMap(now, (t) => Effect.sync(() => finalized.push(n, t)))
+          )
+      })
+      stopping = sup.shutdownNow
+      const outcome = yield* Effect.fork(Effect.exit(sup.execute(1)))
+      yield* settle
+      expect(finalized).toEqual([1, 0])
+      expect(Exit.isFailure(yield* Fiber.join(outcome))).toBe(true)
+      expect(yield* sup.stats).toMatchObject({ interrupted: 1, running: 0, timeouts: 0 })
     })))
 
   it.effect("tasks that end in time, waiting or not, are not timed out; the scope closes after shutdown", () =>

@@ -15,11 +15,12 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type * as RateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import { TaskTimeout, WorkerCrashed } from "../Errors.js"
 import type { AttemptScope } from "./attemptScope.js"
-import { awaitFiber, type Deadlines, runNow, type Timed } from "./deadlines.js"
+import { type Deadlines, runOwn, type Timed } from "./deadlines.js"
 import { effectOf } from "./handlerResult.js"
 import type { Counts } from "./metrics.js"
 import type { Entry } from "./queue/taskQueue.js"
@@ -79,20 +80,26 @@ export const make = <T, A, E, R, Res>(
     const millis = Duration.toMillis(timeout)
     // its own fiber (see deadlines.ts), so the watchdog can interrupt this attempt alone; one
     // that ends without waiting never joins the line
-    once = (entry, resource) =>
-      Effect.withFiberRuntime((worker) => {
-        const timeoutAt = clock.unsafeCurrentTimeMillis() + millis
-        const fiber = runNow(worker, Effect.suspend(() => bare(entry, resource)))
-        const exit = fiber.unsafePoll()
-        if (exit !== null) return exit
-        const timed: Timed = { fiber, timeoutAt, timedOut: false }
-        deadlines.add(timed)
-        return Effect.flatMap(awaitFiber(fiber), (exit) => {
+    // (`once` is called as the attempt starts: by the worker, by `retry` or after the permit)
+    once = (entry, resource) => {
+      const timed: { fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined } & Timed = {
+        fiber: undefined,
+        timeoutAt: clock.unsafeCurrentTimeMillis() + millis,
+        timedOut: false
+      }
+      return runOwn(
+        Effect.suspend(() => bare(entry, resource)),
+        (fiber) => {
+          timed.fiber = fiber
+          deadlines.add(timed)
+        },
+        (exit) => {
           if (!timed.timedOut) return exit
           counts.timeouts++
           return Effect.fail(new TaskTimeout({ task: entry.task, timeout }))
-        })
-      })
+        }
+      )
+    }
   }
   if (limiter !== undefined) {
     const timed = once

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, TestClock } from "effect"
-import { Deadlines, runNow, type Timed } from "../../src/internal/deadlines.js"
+import { Deadlines, type Timed } from "../../src/internal/deadlines.js"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
@@ -11,11 +11,10 @@ describe("Deadlines", () => {
       const deadlines = new Deadlines<Timed>(clock)
       const watchdog = yield* Effect.fork(deadlines.watchdog)
       const start = (ms: number, timeout: number) =>
-        Effect.withFiberRuntime<Timed>((caller) => {
-          const fiber = runNow(caller, Effect.sleep(ms))
+        Effect.map(Effect.fork(Effect.sleep(ms)), (fiber) => {
           const timed: Timed = { fiber, timeoutAt: clock.unsafeCurrentTimeMillis() + timeout, timedOut: false }
           deadlines.add(timed)
-          return Effect.succeed(timed)
+          return timed
         })
       const slow = yield* start(1000, 100)
       const quick = yield* start(50, 100)

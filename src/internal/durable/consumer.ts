@@ -21,7 +21,7 @@ import { hostname } from "node:os"
 import { InvalidOptions, TaskTimeout, WorkerCrashed } from "../../Errors.js"
 import type * as Outcome from "../../Outcome.js"
 import type * as Supervisor from "../../Supervisor.js"
-import { awaitFiber, Deadlines, runNow } from "../deadlines.js"
+import { Deadlines, runOwn } from "../deadlines.js"
 import { effectOf } from "../handlerResult.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
 import { validate, validateRetry } from "../options.js"
@@ -221,7 +221,7 @@ class ConsumerImpl<T, A, E, R> {
 
   /** the handler as the inner supervisor runs it */
   run(held: Held<T>): Effect.Effect<A, E | TaskTimeout, R> {
-    return Effect.withFiberRuntime((worker) => {
+    return Effect.suspend(() => {
       if (held.dropped || this.handingBack) return Effect.interrupt
       const startedAt = this.clock.unsafeCurrentTimeMillis()
       if (startedAt >= held.deadline) {
@@ -247,21 +247,18 @@ class ConsumerImpl<T, A, E, R> {
         return Effect.succeed(value)
       }
       // its own fiber, so that a lost lease, a cancel or the timeout can interrupt this job alone
-      const fiber = runNow(worker, effect)
-      const exit = fiber.unsafePoll()
-      if (exit !== null) {
-        this.ended(held, startedAt)
-        return exit
-      }
-      held.fiber = fiber
       held.timeoutAt = startedAt + this.timeoutMillis
-      this.deadlines.add(held)
-      return awaitFiber(fiber).pipe(
-        Effect.flatMap((exit): Effect.Effect<A, E | TaskTimeout> =>
+      const run = runOwn(
+        effect,
+        (fiber) => {
+          held.fiber = fiber
+          this.deadlines.add(held)
+        },
+        (exit): Effect.Effect<A, E | TaskTimeout> =>
           held.timedOut ? Effect.fail(new TaskTimeout({ task: held.task, timeout: this.timeout })) : exit
-        ),
-        Effect.ensuring(Effect.sync(() => this.ended(held, startedAt)))
       )
+      // ended however it ends: an interrupted wait (a stop) never reaches `then`
+      return Effect.ensuring(run, Effect.sync(() => this.ended(held, startedAt)))
     })
   }
 
