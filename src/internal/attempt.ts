@@ -44,9 +44,8 @@ export type Attempt<T, A, E, R, Res> = (entry: Entry<T>, resource: Res, runner: 
 export interface AttemptOptions<T, A, E, R, Res> {
   readonly handler: (task: T, resource: Res) => Effect.Effect<A, E, R>
   readonly retry: Schedule.Schedule<unknown, E | TaskTimeout<T>, never> | undefined
-  readonly timeout: Duration.Duration | undefined
-  /** the line the timed attempts join (its watchdog runs as long as the supervisor) */
-  readonly deadlines: Deadlines<Timed> | undefined
+  /** with the line its attempts join (whose watchdog runs as long as the supervisor) */
+  readonly timeout: { readonly duration: Duration.Duration; readonly deadlines: Deadlines<Timed> } | undefined
   readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   readonly limiter: RateLimiter.RateLimiter | undefined
   /** the span name (`<name>.task`), or undefined for no span */
@@ -59,7 +58,7 @@ export const make = <T, A, E, R, Res>(
   options: AttemptOptions<T, A, E, R, Res>,
   counts: Counts
 ): Attempt<T, A, E, R, Res> => {
-  const { clock, deadlines, describe, handler, limiter, retry, span, timeout } = options
+  const { clock, describe, handler, limiter, retry, span, timeout } = options
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
   let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> => {
     entry.started = true
@@ -75,12 +74,13 @@ export const make = <T, A, E, R, Res>(
       return Effect.die(defect)
     }
   }
-  if (timeout !== undefined && deadlines !== undefined) {
+  if (timeout !== undefined) {
     const bare = once
-    const millis = Duration.toMillis(timeout)
-    // its own fiber (see deadlines.ts), so the watchdog can interrupt this attempt alone; one
-    // that ends without waiting never joins the line
-    // (`once` is called as the attempt starts: by the worker, by `retry` or after the permit)
+    const { deadlines, duration } = timeout
+    const millis = Duration.toMillis(duration)
+    // Its own fiber (see deadlines.ts), so the watchdog can interrupt this attempt alone; one
+    // that ends without waiting never joins the line. `once` is called as the attempt starts
+    // (by the worker, by `retry`, or once the permit is taken), so its deadline is read here.
     once = (entry, resource) => {
       const timed: { fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined } & Timed = {
         fiber: undefined,
@@ -96,7 +96,7 @@ export const make = <T, A, E, R, Res>(
         (exit) => {
           if (!timed.timedOut) return exit
           counts.timeouts++
-          return Effect.fail(new TaskTimeout({ task: entry.task, timeout }))
+          return Effect.fail(new TaskTimeout({ task: entry.task, timeout: duration }))
         }
       )
     }

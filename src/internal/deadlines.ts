@@ -1,7 +1,8 @@
 /**
  * Timeouts without a timer per attempt: a line of running attempts in start order, and one
  * watchdog fiber that sleeps until the first one's deadline and interrupts it if it is still
- * running. An attempt that ends in time costs a fiber and a push (~4 µs); nothing wakes for it.
+ * running. An attempt that ends in time costs a fiber and a push (a sync task ~5 µs in all, against
+ * ~0.4 µs with no timeout); nothing wakes for it.
  *
  * Why not `Effect.timeoutFail`: it races the attempt against a sleep, two fibers and a timer per
  * attempt — 50,000 sync tasks, 16 at a time, went from ~3 to ~46 µs each with a 30-second

@@ -101,14 +101,15 @@ export const make = <T, A, E, R, S, Res>(
         ? (entry) => workers!.runInPlace(entry)
         : undefined
     })
-    const deadlines = config.timeout === undefined ? undefined : new Deadlines<Timed>(clock)
+    const timeout = config.timeout === undefined
+      ? undefined
+      : { duration: config.timeout, deadlines: new Deadlines<Timed>(clock) }
     // interruptible: this constructor runs uninterruptibly, and its forks would inherit that
-    if (deadlines !== undefined) yield* FiberSet.run(background, Effect.interruptible(deadlines.watchdog))
+    if (timeout !== undefined) yield* FiberSet.run(background, Effect.interruptible(timeout.deadlines.watchdog))
     const attempt = Attempt.make<T, A, E, R, Res>({
       handler: options.handler,
       retry: options.retry as any,
-      timeout: config.timeout,
-      deadlines,
+      timeout,
       clock,
       limiter,
       span: config.spans ? `${config.name}.task` : undefined,
