@@ -36,7 +36,7 @@ import type * as Restart from "./Restart.js"
  *   `Dropped`).
  * - `timeout`: bound on one attempt; a timed-out attempt is interrupted and fails with
  *   `TaskTimeout`. Each attempt then runs in a fiber of its own, timed by one watchdog fiber
- *   per supervisor (~3–4 µs per sync task, against ~0.4 µs without a timeout).
+ *   per supervisor (~4–5 µs per sync task, against ~0.4 µs without a timeout).
  * - `retry`: a `Schedule` over typed failures and `TaskTimeout` of one task (never defects,
  *   interruptions or `WorkerCrashed`).
  * - `rateLimit`: at most `limit` attempt starts per `interval` across the supervisor (token
