@@ -67,7 +67,7 @@ class Held<T> {
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   /**
    * its timeout ran out while the handler ran (neither ended nor dropped): the delivery ends as
-   * a Timeout whatever the handler does after, as an attempt under `Effect.timeoutFail` does
+   * a Timeout whatever the handler does after, as a timed attempt of a supervisor does
    */
   timedOut = false
   /** when its timeout runs out (ms, consumer clock) */
