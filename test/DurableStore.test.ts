@@ -42,6 +42,8 @@ const Positive = Durable.queue("positive", {
   lease: "30 seconds"
 })
 
+// real time on purpose: leases and due times are the database's clock (now() in SQL), which
+// TestClock does not move; every wait here is a bounded margin past a lease of 300 ms or less
 const wait = (millis: number) => Effect.sleep(millis)
 const ok = (id: string, attempts: number, result: string | null = null) => ({
   id,

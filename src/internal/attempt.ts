@@ -15,7 +15,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import type * as RateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import { TaskTimeout, WorkerCrashed } from "../Errors.js"
@@ -82,19 +81,17 @@ export const make = <T, A, E, R, Res>(
     // that ends without waiting never joins the line. `once` is called as the attempt starts
     // (by the worker, by `retry`, or once the permit is taken), so its deadline is read here.
     once = (entry, resource) => {
-      const timed: { fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined } & Timed = {
-        fiber: undefined,
-        timeoutAt: clock.unsafeCurrentTimeMillis() + millis,
-        timedOut: false
-      }
+      const timeoutAt = clock.unsafeCurrentTimeMillis() + millis
+      // made only for an attempt that waits: one that ends in place needs no record
+      let timed: Timed | undefined
       return runOwn(
         Effect.suspend(() => bare(entry, resource)),
         (fiber) => {
-          timed.fiber = fiber
+          timed = { fiber, timeoutAt, timedOut: false }
           deadlines.add(timed)
         },
         (exit) => {
-          if (!timed.timedOut) return exit
+          if (timed === undefined || !timed.timedOut) return exit
           counts.timeouts++
           return Effect.fail(new TaskTimeout({ task: entry.task, timeout: duration }))
         }
