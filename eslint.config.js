@@ -5,7 +5,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", ".scratch/**", "**/*.mjs"] },
+  { ignores: ["dist/**", "build/**", "node_modules/**", "bench/results/**", ".scratch/**", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...effect.configs.dprint,

@@ -1,13 +1,18 @@
 /**
  * SHA-256 of every file under a directory, hashed on worker threads under a supervisor.
  *
- *   npx tsx examples/checksums.ts [dir] [--threads n] [--skip name,...] [--progress]
+ *   npm run demo -- [dir] [--threads n] [--skip name,...] [--progress]
+ *   npx tsx examples/checksums.ts [dir] [...]     (the same from source, slower to start)
+ *
+ * `npm run demo` builds the package and bundles this file and its worker into
+ * build/demo/*.mjs (scripts/build-demo.mjs), then runs the bundle with node: start-up is
+ * most of a run over a few thousand files, and a bundle starts ~4× faster than tsx.
  *
  * Prints `<hex>  <path>` lines sorted by path, like `sha256sum` (so `sha256sum -c` can check
  * them), on stdout; progress (the directory scan, then files, bytes, rate, ETA) on stderr when
  * it is a terminal or with `--progress`, and a summary line. A directory given is hashed
  * whole; `--skip node_modules,.git` leaves out entries with those names. With no directory it
- * hashes this repository without node_modules, .git and dist. Symbolic links are not
+ * hashes this repository without node_modules, .git, dist and build. Symbolic links are not
  * followed. Bad arguments print the usage (exit code 2); a directory that does not exist is
  * reported before any thread starts (exit code 1); unreadable files are reported (exit code
  * 1). Ctrl-C / SIGTERM stop cleanly: in-flight files finish or are interrupted within grace,
@@ -35,6 +40,11 @@ import { join, relative, resolve, sep } from "node:path"
 import { setImmediate } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { HashFiles } from "./checksums/requests.js"
+
+/** Run from build/demo/checksums.mjs (`npm run demo`) rather than from this source file. */
+const bundled = !import.meta.url.endsWith(".ts")
+/** The worker file next to this one: checksums/worker.ts from source, .mjs in the bundle. */
+const workerFile = new URL(bundled ? "./checksums/worker.mjs" : "./checksums/worker.ts", import.meta.url)
 
 const USAGE = "usage: checksums [dir] [--threads n] [--skip name,...] [--progress]"
 
@@ -75,9 +85,9 @@ const parseArgs = (argv: ReadonlyArray<string>): Args | string => {
   }
   return root === undefined
     ? {
-      root: fileURLToPath(new URL("..", import.meta.url)),
+      root: fileURLToPath(new URL(bundled ? "../.." : "..", import.meta.url)),
       threads,
-      skip: skip ?? new Set(["node_modules", ".git", "dist"]),
+      skip: skip ?? new Set(["node_modules", ".git", "dist", "build"]),
       progress
     }
     : { root: resolve(root), threads, skip: skip ?? new Set(), progress }
@@ -166,7 +176,7 @@ const program = (args: Args) =>
     // made first: the threads start (load their modules) while the tree is walked
     const supervisor = yield* Supervisor.make({
       workers: threads,
-      ...Threads.offload({ file: new URL("./checksums/worker.ts", import.meta.url), schema: HashFiles }),
+      ...Threads.offload({ file: workerFile, schema: HashFiles }),
       initial: { hashes: new Map(), unreadable: [], bytes: 0 } as State,
       combine: (state: State, results) => {
         for (const result of results) {

@@ -381,6 +381,29 @@ describe("examples/checksums.ts", () => {
   )
 
   it.live(
+    "the bundle `npm run demo` runs (scripts/build-demo.mjs) prints the same, on its bundled worker file",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* makeTree
+        const out = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "checksums-bundle-"))),
+          (out) => Effect.sync(() => rmSync(out, { recursive: true, force: true }))
+        )
+        const script = fileURLToPath(new URL("../scripts/build-demo.mjs", import.meta.url))
+        yield* run(process.execPath, [script, "--source", "--outdir", out], dir)
+        const bundled = yield* demo([dir, "--threads", "2"], undefined, join(out, "checksums.mjs"))
+        expect(bundled).toEqual({
+          code: 0,
+          stdout: sha256sum(sorted),
+          stderr: expect.stringMatching(
+            new RegExp(`^hashed ${sorted.length} of ${sorted.length} files .* on 2 threads, 0 failed\n$`)
+          )
+        })
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
     "bad arguments print the usage; a missing directory is reported before any thread starts",
     () =>
       Effect.gen(function*() {
@@ -425,12 +448,18 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>
 
 /**
  * Runs the demo in a child process (bounded: killed after 40 s); with `signal`, sends it once
- * stderr shows `after`. Resolves with the exit code and both outputs.
+ * stderr shows `after`. Resolves with the exit code and both outputs. From source under tsx,
+ * or the `bundle` given (a .mjs file, plain node).
  */
-const demo = (args: ReadonlyArray<string>, kill?: { readonly signal: NodeJS.Signals; readonly after: string }) =>
+const demo = (
+  args: ReadonlyArray<string>,
+  kill?: { readonly signal: NodeJS.Signals; readonly after: string },
+  bundle?: string
+) =>
   Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-    const entry = fileURLToPath(new URL("../examples/checksums.ts", import.meta.url))
-    const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const entry = bundle ?? fileURLToPath(new URL("../examples/checksums.ts", import.meta.url))
+    const loader = bundle === undefined ? ["--import", "tsx"] : []
+    const child = spawn(process.execPath, [...loader, entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     let signalled = false

@@ -94,7 +94,8 @@ export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): s
     "- What a user runs: the built package (`npm run build` → `dist/`, imported as `effect-supervisor` through " +
     "the package's own `exports`), sample programs compiled by tsc (not tsx: its `keepNames` wraps every named " +
     "closure, ~20% on the submit path), and plain `.mjs` files in every thread of every pool. The demo runs as " +
-    "a user starts it: `tsx examples/checksums.ts DIR --threads 2`.",
+    "`npm run demo` runs it: `node build/demo/checksums.mjs DIR --threads 2`, the bundle `npm run demo` builds " +
+    "(built before the run, untimed); `demo under tsx` runs the same from source, for comparison.",
     "- A fresh `node` process per sample. In-process samples run an untimed warm-up at a tenth of the size, " +
     "then the timed run; thread pools start (untimed), run a warm-up batch, then the timed batch. Every sample " +
     "checks its answer (sums; the demo's hashes against `sha256sum`'s) and a wrong one fails the run.",

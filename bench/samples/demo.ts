@@ -1,6 +1,8 @@
 /**
- * The demo against `sha256sum`, whole runs of external processes: `tsx examples/checksums.ts
- * DIR --threads N` exactly as a user starts it, and `sha256sum` over the same files. Wall time
+ * The demo against `sha256sum`, whole runs of external processes: the demo as `npm run demo`
+ * runs it (`node build/demo/checksums.mjs DIR --threads N`, the bundle the harness builds
+ * beforehand, as `npm run demo` does before it runs), the same from source under tsx
+ * (`tsx examples/checksums.ts`, informative), and `sha256sum` over the same files. Wall time
  * is measured here around the process; CPU and peak RSS of the process tree come from GNU
  * `/usr/bin/time` (the kernel's rusage of the waited-for children). Both outputs are checked
  * against a reference made once per directory by `sha256sum` (every hash must match).
@@ -86,15 +88,17 @@ type Command = (params: Params, dir: string, files: ReadonlyArray<string>) => Ar
 
 const sha256sum: Command = (_params, _dir, files) => ["sha256sum", "--", ...files]
 
-const demo: Command = (params, dir) => {
+const demoArgs = (params: Params, dir: string) => [dir, "--threads", String(num(params, "threads"))]
+
+const demo: Command = (params, dir) => [
+  process.execPath,
+  join(str(params, "root"), "build/demo/checksums.mjs"),
+  ...demoArgs(params, dir)
+]
+
+const demoTsx: Command = (params, dir) => {
   const root = str(params, "root")
-  return [
-    join(root, "node_modules/.bin/tsx"),
-    join(root, "examples/checksums.ts"),
-    dir,
-    "--threads",
-    String(num(params, "threads"))
-  ]
+  return [join(root, "node_modules/.bin/tsx"), join(root, "examples/checksums.ts"), ...demoArgs(params, dir)]
 }
 
 /** The reference hashes of `dir`, made once (untimed) and kept in `tmp`. */
@@ -124,5 +128,6 @@ const run = (name: string, command: Command) => async (params: Params) => {
 
 await main({
   sha256sum: run("sha256sum", sha256sum),
-  demo: run("demo", demo)
+  demo: run("demo", demo),
+  "demo-tsx": run("demo under tsx", demoTsx)
 })
