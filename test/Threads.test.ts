@@ -24,6 +24,7 @@ import {
   Stray,
   Sum,
   Throw,
+  Throws,
   Wait
 } from "./fixtures/threads/requests.js"
 
@@ -264,6 +265,36 @@ describe("Threads: under a supervisor", () => {
       expect(summary.stats.restarts).toBe(1)
       expect(summary.failures.map((failure) => failure.task)).toEqual([poison])
       expect(summary.failures[0]!._tag === "Failure" && summary.failures[0]!.error).toBeInstanceOf(Errors.WorkerCrashed)
+    }))
+
+  it.live("a chunk's sync, succeed, fail and throwing requests end in place on the thread, each with its own outcome", () =>
+    Effect.gen(function*() {
+      // sent as chunks (one worker, tiny tasks): each request of a chunk that is a `succeed`,
+      // `fail` or `sync` runs without a fiber of its own on the thread; a thunk that throws is
+      // that task's defect only
+      const tasks: Array<Request> = [
+        new Echo({ n: 1 }),
+        new Throws({ message: "thunk threw" }),
+        new Fail({ reason: "typed" }),
+        new Echo({ n: 2 }),
+        new Die({ message: "died" }),
+        new Echo({ n: 3 })
+      ]
+      const summary = yield* Supervisor.run(tasks, {
+        workers: 1,
+        ...Threads.offload(spec),
+        initial: 0,
+        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
+      })
+      expect(summary.state).toBe(6)
+      expect(summary.stats).toMatchObject({ succeeded: 3, failed: 1, defects: 2, restarts: 0 })
+      const byTask = new Map(summary.failures.map((failure) => [failure.task, failure]))
+      const thrown = byTask.get(tasks[1]!)!
+      expect(thrown._tag === "Defect" && String(thrown.defect)).toContain("thunk threw")
+      const failed = byTask.get(tasks[2]!)!
+      expect(failed._tag === "Failure" && failed.error).toEqual(new Boom({ reason: "typed" }))
+      const died = byTask.get(tasks[4]!)!
+      expect(died._tag === "Defect" && String(died.defect)).toContain("died")
     }))
 
   it.live("shutdownNow interrupts a chunk on its thread: the running task is interrupted, the queued ones are pending", () =>

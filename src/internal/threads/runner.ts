@@ -1,6 +1,7 @@
 /**
  * The thread side: @effect/platform-node's `NodeWorkerRunner` for the port, the ready handshake
- * and close, our own requests on it (see `Request` in thread.ts), one fiber per request. A
+ * and close, our own requests on it (see `Request` in thread.ts), one fiber per request (none
+ * for a chunk's request whose handler is a `succeed`, `fail` or `sync`: it runs in place). A
  * request sent alone starts at once; the requests of a chunk (a supervisor worker's tasks) run
  * one at a time, in order. Replies to the requests that ended in one go leave as one message.
  * The per-thread layer is built before the thread reports ready; a start failure is reported to
@@ -32,6 +33,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
 import { effectOf } from "../handlerResult.js"
+import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
 import type { Encoded } from "./codec.js"
 import { byTag, encoder } from "./codec.js"
 import { Outbox } from "./outbox.js"
@@ -161,7 +163,8 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     }
 
     // A request that decodes synchronously and whose handler returns an Exit (`Effect.succeed`,
-    // `Effect.fail`) ends without a fiber; true when it has ended.
+    // `Effect.fail`) or a `sync` ends without a fiber (see immediate.ts: a fiber per CPU-bound
+    // request was ~1/3 of the thread's time between two tasks); true when it has ended.
     const quick = (id: number, data: unknown): boolean | Fiber.RuntimeFiber<unknown, unknown> => {
       const decoded = decodeSync(data)
       if (Either.isLeft(decoded)) return false
@@ -176,12 +179,21 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
         effect = Exit.die(defect)
       }
       if (!Exit.isExit(effect)) {
-        return fork(
-          id,
-          Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
-        )
+        let value: unknown = NOT_IMMEDIATE
+        try {
+          value = evaluate(effect)
+        } catch (error) {
+          effect = Exit.failCause(thrown(error))
+        }
+        if (value !== NOT_IMMEDIATE) effect = Exit.succeed(value)
+        else if (!Exit.isExit(effect)) {
+          return fork(
+            id,
+            Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
+          )
+        }
       }
-      const rest = reply(id, request, effect)
+      const rest = reply(id, request, effect as Exit.Exit<unknown, unknown>)
       return rest === undefined ? true : fork(id, rest)
     }
 
