@@ -4,13 +4,14 @@
  * Counters are not touched per task: the supervisor keeps plain counters and `sync` pushes
  * the difference since the last sync (every 256 outcomes, at idle, on every `stats` read and
  * at stop), so the metrics match `stats` whenever anyone looks. Histograms take one sample
- * per task. Every metric is registered, at 0, when the supervisor is made.
+ * per task, into a hook of our own (see histogram.ts). Every metric is registered, at 0, when
+ * the supervisor is made.
  *
  * @internal
  */
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricKey from "effect/MetricKey"
+import * as histogram from "./histogram.js"
 
 /** @internal */
 export interface Counts {
@@ -37,16 +38,14 @@ const counterNames: ReadonlyArray<keyof Counts> = [
   "restarts"
 ]
 
-const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 18 })
-
 /** @internal */
 export class Metrics {
   private readonly counters: ReadonlyArray<Metric.Metric.Counter<number>>
   private readonly reported: Array<number> = counterNames.map(() => 0)
   private readonly queuedGauge: Metric.Metric.Gauge<number>
   private readonly runningGauge: Metric.Metric.Gauge<number>
-  readonly duration: Metric.Metric.Histogram<number>
-  readonly waiting: Metric.Metric.Histogram<number>
+  readonly duration: histogram.Histogram
+  readonly waiting: histogram.Histogram
 
   constructor(name: string) {
     // Tags go into the key itself: a `Metric.tagged` metric looks its hook up in the registry
@@ -59,13 +58,13 @@ export class Metrics {
     )
     this.queuedGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_queued")))
     this.runningGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_running")))
-    this.duration = Metric.fromMetricKey(tagged(MetricKey.histogram("supervisor_task_duration_ms", millis)))
-    this.waiting = Metric.fromMetricKey(tagged(MetricKey.histogram("supervisor_task_queued_ms", millis)))
+    this.duration = histogram.install(tagged(MetricKey.histogram("supervisor_task_duration_ms", histogram.millis)))
+    this.waiting = histogram.install(tagged(MetricKey.histogram("supervisor_task_queued_ms", histogram.millis)))
     // A metric enters the registry (and so a snapshot or a Prometheus scrape) when its hook is
     // first looked up. Look each one up now, once per supervisor: every series then reads 0
     // from the start (`supervisor_tasks_failed_total 0`) instead of appearing with its first
-    // event, and the per-task path stays as it was.
-    for (const metric of [...this.counters, this.queuedGauge, this.runningGauge, this.duration, this.waiting]) {
+    // event, and the per-task path stays as it was (the histograms are in it once installed).
+    for (const metric of [...this.counters, this.queuedGauge, this.runningGauge]) {
       metric.unsafeValue([])
     }
   }

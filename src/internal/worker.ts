@@ -49,9 +49,6 @@ const PROBE_EVERY_MS = 2
 /** About how much work (by measured task time) one chunk sent to a thread holds. */
 const SENT_CHUNK_MS = 2
 
-/** metric updates per task take no extra labels: one shared array, not one per call */
-const NO_LABELS: ReadonlyArray<never> = []
-
 /** A task with a handle runs in its own fiber (`cancel` reaches it alone): not in a chunk. */
 const hasHandles = <T>(chunk: ReadonlyArray<Entry<T>>, from: number): boolean => {
   for (let i = from; i < chunk.length; i++) if (chunk[i]!.handle !== undefined) return true
@@ -320,8 +317,8 @@ export class Workers<T, A, E, R, S, Res> {
     ledger.accept()
     ledger.take(entry)
     // it started when it was accepted: no wait, and its duration is since then
-    ledger.metrics.waiting.unsafeUpdate(0, NO_LABELS)
-    ledger.metrics.duration.unsafeUpdate(clock.unsafeCurrentTimeMillis() - entry.enqueuedAt, NO_LABELS)
+    ledger.metrics.waiting.update(0)
+    ledger.metrics.duration.update(clock.unsafeCurrentTimeMillis() - entry.enqueuedAt)
     if (cause !== undefined) {
       const outcome = this.failureOutcome(slot!, entry, cause)
       ledger.record(entry, outcome, 1)
@@ -699,7 +696,7 @@ export class Workers<T, A, E, R, S, Res> {
     this.env.released()
     // the previous task of this chunk just ended: its end time is this one's start time
     const startedAt = slot.now >= 0 ? slot.now : clock.unsafeCurrentTimeMillis()
-    ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, NO_LABELS)
+    ledger.metrics.waiting.update(startedAt - entry.enqueuedAt)
     return startedAt
   }
 
@@ -743,7 +740,7 @@ export class Workers<T, A, E, R, S, Res> {
       const entry = entries[i]!
       ledger.take(entry)
       this.env.released()
-      ledger.metrics.waiting.unsafeUpdate(startedAt - entry.enqueuedAt, NO_LABELS)
+      ledger.metrics.waiting.update(startedAt - entry.enqueuedAt)
     }
     const tasks: Array<T> = []
     for (const entry of entries) {
@@ -793,7 +790,7 @@ export class Workers<T, A, E, R, S, Res> {
     if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
     const now = clock.unsafeCurrentTimeMillis()
     slot.now = now
-    ledger.metrics.duration.unsafeUpdate(now - startedAt, NO_LABELS)
+    ledger.metrics.duration.update(now - startedAt)
   }
 
   private closeAttempt(
