@@ -671,6 +671,8 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<internal.Store,
         // better-sqlite3 throws when it cannot open the file (no such directory, no access):
         // a defect of the client's layer, turned into the StoreError every other failure is
         Layer.provide(Layer.catchAllCause(SqliteClient.layer({ filename: options.file }), (cause) => {
+          // an interrupted build stays an interruption (it has no failure to report)
+          if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
           const error = Cause.squash(cause)
           return Layer.fail(
             new internal.StoreError({ message: `SQLite: cannot open ${options.file}${reason(error)}`, cause: error })
