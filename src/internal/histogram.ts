@@ -8,7 +8,8 @@
  * task: measured, streaming 1M sync tasks, 0.37 → 0.27 µs/task without them). Here the
  * boundaries are powers of two, so an integer sample's bucket is its bit length; other
  * samples (fractions, from a clock of finer resolution) take a scan of the 18 boundaries. The
- * state read (`get`) is what Effect's hook gives for the same samples (property-tested).
+ * state read (`get`) is what Effect's hook gives for the same samples (property-tested), except
+ * that a bucket's count does not wrap at 2^32.
  *
  * Effect-version-specific: it puts the hook in the registry's map (`install`), an internal of
  * effect 3's `MetricRegistry`. Without that map (another version) the key gets Effect's own
@@ -42,8 +43,10 @@ export interface Histogram {
 export const make = (): MetricHook.MetricHook.Histogram & Histogram & { readonly [Own]: true } => {
   const boundaries = millis.values
   const size = boundaries.length
-  // one per boundary, and one past the last for a sample above every boundary (NaN only)
-  const counts = new Uint32Array(size + 1)
+  // one per boundary, and one past the last for a sample above every boundary (NaN only).
+  // Doubles, not Effect's Uint32Array: a bucket of a supervisor doing 1M tasks a second would
+  // wrap in about 70 minutes; these count exactly to 2^53.
+  const counts = new Float64Array(size + 1)
   let count = 0
   let sum = 0
   // Effect's hook starts from these (so a histogram with no samples reads the same)
