@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Ref, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Ref, Supervisor as FiberSupervisor, TestClock } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 30)
@@ -270,6 +270,39 @@ describe("scheduling options", () => {
 describe("waking parked workers", () => {
   // Parked workers are woken one after another as work is found (not one per task): a burst
   // must still reach every worker, or slow tasks would queue behind a few awake ones.
+  it.effect("sync tasks refilled into a bounded queue run on the worker already running them, not on all 1024", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // counts the fibers started under it: the supervisor's workers are forked from its runtime
+      class Starts extends FiberSupervisor.AbstractSupervisor<number> {
+        started = 0
+        value = Effect.sync(() => this.started)
+        override onStart() {
+          this.started++
+        }
+      }
+      const starts = new Starts()
+      let sum = 0
+      const sup = yield* Effect.supervised(
+        Supervisor.make({
+          workers: 1024,
+          capacity: 256,
+          handler: (n: number) =>
+            Effect.sync(() => {
+              sum += n
+            })
+        }),
+        starts
+      )
+      const before = starts.started
+      // the producer suspends while the queue is full, and refills it as the worker empties it
+      yield* sup.submitAll(Array.from({ length: 20_000 }, (_, i) => i))
+      yield* sup.awaitIdle
+      expect(sum).toBe((20_000 * 19_999) / 2)
+      expect(yield* sup.stats).toMatchObject({ succeeded: 20_000, queued: 0, running: 0 })
+      // each refill used to wake (start) one more dormant worker: ~300 fibers here
+      expect(starts.started - before).toBeLessThanOrEqual(4)
+    })))
+
   it.effect("a burst of slow tasks onto 256 parked workers runs them all at once", () =>
     Effect.scoped(Effect.gen(function*() {
       let running = 0
