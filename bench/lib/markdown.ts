@@ -107,7 +107,7 @@ export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): s
     "### Running it",
     "",
     "```sh",
-    "npm run bench                      # full run (~8 min on 2 cores) → bench/results/latest.{md,json,svg}, bench/README-section.md",
+    "npm run bench                      # full run (3–8 min on 2 cores) → bench/results/latest.{md,json,svg}, bench/README-section.md",
     "npm run bench -- --quick           # every scenario at small sizes (< 1 min) → bench/results/quick/; CI runs this",
     "npm run bench -- --only=stream,demo  # some scenarios → bench/results/partial/",
     "npm run bench -- --render          # redraw latest.md/svg from latest.json",
