@@ -814,11 +814,8 @@ export class Workers<T, A, E, R, S, Res> {
   private finish(slot: Slot<T>, entry: Entry<T>, startedAt: number): void {
     const { clock, ledger, queue } = this.env
     if (entry.handle !== undefined) entry.handle.fiber = undefined
-    // a key limit may have lifted; or, draining, the last tasks are ending and parked workers
-    // can leave. Not while the queue still holds work: each ending task would wake one more
-    // parked worker for sync tasks that gain nothing from it (a drain of 1M sync tasks woke all
-    // of 1,024 workers, ~1.5x the per-task cost of 8)
-    if (queue.finished(entry) || (!this.env.lifecycle.isOpen && queue.size === 0)) this.signal()
+    // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
+    if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
     const now = clock.unsafeCurrentTimeMillis()
     slot.now = now
     ledger.metrics.duration.update(now - startedAt)
