@@ -79,7 +79,7 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
   Effect.gen(function*() {
     const schema = options.schema as Schema.Schema<A, unknown>
     const scope = yield* Effect.scope
-    const encode = encoder(Schema.encode(schema))
+    const encode = encoder(schema)
     // A task's reply decoders come from its request class (`Schema.successSchema` reads them off
     // the instance). A plain object `{ _tag, ... }` that the union encodes carries none: it is
     // decoded with the union into its class first, once per tag (one class per tag).

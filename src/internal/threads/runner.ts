@@ -77,8 +77,8 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     const decode = Schema.decodeUnknown(schema)
     const decodeSync = Schema.decodeUnknownEither(schema)
     const encoders = byTag((request) => ({
-      success: encoder(Schema.encode(Schema.successSchema(request as any) as Schema.Schema<unknown>)),
-      failure: encoder(Schema.encode(Schema.failureSchema(request as any) as Schema.Schema<unknown>))
+      success: encoder(Schema.successSchema(request as any) as Schema.Schema<unknown>),
+      failure: encoder(Schema.failureSchema(request as any) as Schema.Schema<unknown>)
     }))
     const fibers = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
     // replies go out together: every request a message started that ended in one go
