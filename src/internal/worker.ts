@@ -826,8 +826,13 @@ export class Workers<T, A, E, R, S, Res> {
     exit: Exit.Exit<unknown, unknown>,
     next: () => Effect.Effect<Stop, never, R>
   ): Effect.Effect<Stop, never, R> {
-    // its finalizers may wait: helpers may be woken meanwhile
-    this.leftPlace(slot)
+    // Its finalizers may wait. A worker running sync tasks in place had wake-ups skipped for
+    // it (see `signal`): helpers take the rest of its chunk and the queue meanwhile, as when
+    // an attempt suspends in `step`
+    if (this.runningInPlace === slot) {
+      this.runningInPlace = undefined
+      if (this.inPlace && (slot.index < (slot.chunk?.length ?? 0) || this.env.queue.size > 0)) this.wakeTwo()
+    }
     return Effect.flatMap(Effect.uninterruptible(slot.scope.close(exit)), next)
   }
 
