@@ -45,7 +45,6 @@ export interface AttemptOptions<T, A, E, R, Res> {
   readonly retry: Schedule.Schedule<unknown, E | TaskTimeout<T>, never> | undefined
   /** with the line its attempts join (whose watchdog runs as long as the supervisor) */
   readonly timeout: { readonly duration: Duration.Duration; readonly deadlines: Deadlines<Timed> } | undefined
-  readonly clock: { readonly unsafeCurrentTimeMillis: () => number }
   readonly limiter: RateLimiter.RateLimiter | undefined
   /** the span name (`<name>.task`), or undefined for no span */
   readonly span: string | undefined
@@ -57,7 +56,7 @@ export const make = <T, A, E, R, Res>(
   options: AttemptOptions<T, A, E, R, Res>,
   counts: Counts
 ): Attempt<T, A, E, R, Res> => {
-  const { clock, describe, handler, limiter, retry, span, timeout } = options
+  const { describe, handler, limiter, retry, span, timeout } = options
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
   let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> => {
     entry.started = true
@@ -81,7 +80,7 @@ export const make = <T, A, E, R, Res>(
     // that ends without waiting never joins the line. `once` is called as the attempt starts
     // (by the worker, by `retry`, or once the permit is taken), so its deadline is read here.
     once = (entry, resource) => {
-      const timeoutAt = clock.unsafeCurrentTimeMillis() + millis
+      const timeoutAt = deadlines.deadlineIn(millis)
       // made only for an attempt that waits: one that ends in place needs no record
       let timed: Timed | undefined
       return runOwn(

@@ -49,6 +49,11 @@ export class Deadlines<X extends Timed> {
 
   constructor(private readonly clock: { readonly unsafeCurrentTimeMillis: () => number }) {}
 
+  /** The deadline of an attempt that starts now with a timeout of `millis`. */
+  deadlineIn(millis: number): number {
+    return this.clock.unsafeCurrentTimeMillis() + millis
+  }
+
   /** `timed` has started: it goes in line for its timeout */
   add(timed: X): void {
     this.forgetEnded()

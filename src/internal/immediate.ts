@@ -17,6 +17,7 @@
  */
 import * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 
 /** `Workers.runInPlace`'s answer when the task went to a parked worker as its next chunk. */
@@ -39,6 +40,20 @@ export const evaluate = <A>(effect: Effect.Effect<A, unknown, unknown>): A | typ
   if (op === "Sync") return (effect as unknown as { readonly effect_instruction_i0: () => A }).effect_instruction_i0()
   if (op === "Success") return (effect as Primitive).effect_instruction_i0 as A
   return NOT_IMMEDIATE
+}
+
+/**
+ * `effect` as the Exit the run loop would give it, when it is a `succeed` or a `sync` (its
+ * thunk runs now, a throw is its defect); undefined when it needs the run loop.
+ */
+export const exitOf = <A>(effect: Effect.Effect<A, unknown, unknown>): Exit.Exit<A, unknown> | undefined => {
+  let value: A | typeof NOT_IMMEDIATE
+  try {
+    value = evaluate(effect)
+  } catch (error) {
+    return Exit.failCause(thrown(error))
+  }
+  return value === NOT_IMMEDIATE ? undefined : Exit.succeed(value)
 }
 
 /** The cause the run loop gives a thunk that threw. */

@@ -110,7 +110,6 @@ export const make = <T, A, E, R, S, Res>(
       handler: options.handler,
       retry: options.retry as any,
       timeout,
-      clock,
       limiter,
       span: config.spans ? `${config.name}.task` : undefined,
       describe: options.describe

@@ -188,6 +188,11 @@ export class Workers<T, A, E, R, S, Res> {
     this.waking++
   }
 
+  /** `slot` stops running in place (it waits): helpers take the rest of its chunk and the queue. */
+  private wakeHelpers(slot: Slot<T>): void {
+    if (slot.index < (slot.chunk?.length ?? 0) || this.env.queue.size > 0) this.wakeTwo()
+  }
+
   private wakeTwo(): void {
     this.wakeOne()
     this.wakeOne()
@@ -643,9 +648,8 @@ export class Workers<T, A, E, R, S, Res> {
         if (value === NOT_IMMEDIATE) {
           this.leftPlace(slot)
           if (this.inPlace) {
-            // tasks that may wait: helpers take the rest of the chunk and the queue
             this.inPlace = false
-            if (slot.index < chunk.length || queue.size > 0) this.wakeTwo()
+            this.wakeHelpers(slot)
           }
           return Effect.matchCauseEffect(attempt, ended)
         }
@@ -831,7 +835,7 @@ export class Workers<T, A, E, R, S, Res> {
     // an attempt suspends in `step`
     if (this.runningInPlace === slot) {
       this.runningInPlace = undefined
-      if (this.inPlace && (slot.index < (slot.chunk?.length ?? 0) || this.env.queue.size > 0)) this.wakeTwo()
+      if (this.inPlace) this.wakeHelpers(slot)
     }
     return Effect.flatMap(Effect.uninterruptible(slot.scope.close(exit)), next)
   }

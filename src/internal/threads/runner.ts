@@ -33,7 +33,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as WT from "node:worker_threads"
 import { effectOf } from "../handlerResult.js"
-import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
+import { exitOf } from "../immediate.js"
 import type { Encoded } from "./codec.js"
 import { byTag, encoder } from "./codec.js"
 import { Outbox } from "./outbox.js"
@@ -178,22 +178,14 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       } catch (defect) {
         effect = Exit.die(defect)
       }
-      if (!Exit.isExit(effect)) {
-        let value: unknown = NOT_IMMEDIATE
-        try {
-          value = evaluate(effect)
-        } catch (error) {
-          effect = Exit.failCause(thrown(error))
-        }
-        if (value !== NOT_IMMEDIATE) effect = Exit.succeed(value)
-        else if (!Exit.isExit(effect)) {
-          return fork(
-            id,
-            Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
-          )
-        }
+      const exit = Exit.isExit(effect) ? effect : exitOf(effect)
+      if (exit === undefined) {
+        return fork(
+          id,
+          Effect.onExit(effect, (exit) => reply(id, request, exit) ?? Effect.void)
+        )
       }
-      const rest = reply(id, request, effect as Exit.Exit<unknown, unknown>)
+      const rest = reply(id, request, exit)
       return rest === undefined ? true : fork(id, rest)
     }
 
