@@ -14,58 +14,28 @@ import * as FiberId from "effect/FiberId"
 import type * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
-import type * as SchemaAST from "effect/SchemaAST"
 
 /** A payload and the transferables its Schema marked. @internal */
 export type Encoded = readonly [payload: unknown, transfers: ReadonlyArray<unknown>]
 
 /**
- * A Schema whose encoding cannot run an effect: keywords, literals, enums, template literals,
- * and structs, tuples, unions and refinements of them. Only a transformation or a declaration
- * can run one (a `Transferable` field is a transformation that reports to the collector), so
- * such a Schema encodes as an `Either`, with no transferables and no fiber.
- */
-const isPure = (ast: SchemaAST.AST): boolean => {
-  switch (ast._tag) {
-    case "Transformation":
-    case "Declaration":
-    case "Suspend":
-      return false
-    case "Refinement":
-      return isPure(ast.from)
-    case "Union":
-      return ast.types.every(isPure)
-    case "TupleType":
-      return ast.elements.every((element) => isPure(element.type)) && ast.rest.every((rest) => isPure(rest.type))
-    case "TypeLiteral":
-      return ast.propertySignatures.every((property) => isPure(property.type)) &&
-        ast.indexSignatures.every((index) => isPure(index.type))
-    default:
-      return true
-  }
-}
-
-/**
- * A Schema's encoder that runs synchronously, returning an `Exit`. A pure Schema (`isPure`:
- * a reply of `Schema.Number`, a struct of strings) encodes as an `Either`: ~1 µs a call while
- * the code is cold, where the collector's runtime below starts a fiber per call (~20 µs cold,
- * ~1 µs warm). Any other Schema runs in that runtime, which holds one `Transferable` collector
- * (a few hundred ns warm, where providing a collector to the calling fiber costs several µs
- * per message); one that encodes asynchronously falls back to an Effect that runs in the
- * caller's fiber.
+ * A Schema's encoder that runs synchronously, returning an `Exit`.
+ *
+ * `Schema.encode` answers with an `Either` whenever the encoding ran without an effect —
+ * keywords, structs, unions, and Schema classes (a `TaggedRequest` passes its own instances
+ * through its declaration, then encodes its fields) — and with an unrun Effect only when a
+ * transformation returned one. Only such an effect can report to a `Transferable` collector,
+ * so an `Either` carries no transferables and needs no fiber: ~1 µs a call while the code is
+ * cold, where a fiber per call costs ~20 µs cold (~1 µs warm). An effect runs in the runtime
+ * below, which holds one `Transferable` collector (a few hundred ns warm, where providing a
+ * collector to the calling fiber costs several µs per message); one that encodes
+ * asynchronously falls back to an Effect that runs in the caller's fiber.
  *
  * @internal
  */
 export const encoder = <A, I>(
   schema: Schema.Schema<A, I>
 ): (value: A) => Exit.Exit<Encoded, ParseResult.ParseError> | Effect.Effect<Encoded, ParseResult.ParseError> => {
-  if (isPure(schema.ast)) {
-    const encodeEither = Schema.encodeEither(schema)
-    return (value) => {
-      const encoded = encodeEither(value)
-      return Either.isRight(encoded) ? Exit.succeed([encoded.right, NONE] as const) : Exit.fail(encoded.left)
-    }
-  }
   const encode = Schema.encode(schema)
   const collector = Transferable.unsafeMakeCollector()
   const runSync = Runtime.runSyncExit(Runtime.make({
@@ -73,22 +43,30 @@ export const encoder = <A, I>(
     fiberRefs: Runtime.defaultRuntime.fiberRefs,
     runtimeFlags: Runtime.defaultRuntime.runtimeFlags
   }))
-  const inFiber = (value: A): Effect.Effect<Encoded, ParseResult.ParseError> =>
+  const inFiber = (
+    encoding: Effect.Effect<I, ParseResult.ParseError>
+  ): Effect.Effect<Encoded, ParseResult.ParseError> =>
     Effect.suspend(() => {
       const own = Transferable.unsafeMakeCollector()
-      return encode(value).pipe(
+      return encoding.pipe(
         Effect.provideService(Transferable.Collector, own),
         Effect.map((payload) => [payload, own.unsafeRead()] as const)
       )
     })
   return (value) => {
+    const encoding = encode(value)
+    if (Either.isEither(encoding)) {
+      const either = encoding as Either.Either<I, ParseResult.ParseError>
+      return Either.isRight(either) ? Exit.succeed([either.right, NONE] as const) : Exit.fail(either.left)
+    }
     collector.unsafeClear()
-    const exit = runSync(encode(value))
+    const exit = runSync(encoding)
     if (Exit.isSuccess(exit)) return Exit.succeed([exit.value, collector.unsafeClear()] as const)
     const defect = Cause.dieOption(exit.cause)
     if (defect._tag === "Some" && Runtime.isAsyncFiberException(defect.value)) {
       defect.value.fiber.unsafeInterruptAsFork(FiberId.none)
-      return inFiber(value)
+      // an unrun effect again: the interrupted run left nothing behind in it
+      return inFiber(encode(value) as Effect.Effect<I, ParseResult.ParseError>)
     }
     return exit as Exit.Exit<never, ParseResult.ParseError>
   }
