@@ -43,19 +43,31 @@ export const targetsTable = (verdicts: ReadonlyArray<Verdict>): Array<string> =>
   ...verdicts.map((v) => `| ${v.scenario} | ${v.label} | ${fmtValue(v.unit, v.value)}${range(v)} | ${verdictText(v)} |`)
 ]
 
-/** A compact µs/task table for a scaling group: one row per size, speed vs the baseline. */
-const scalingTable = (g: Group): Array<string> => [
-  "| | µs/task (median) | peak RSS MB | speed per task vs " + g.baseline + " |",
-  "| --- | --- | --- | --- |",
-  ...g.alternatives.map((a) => {
-    const ms = absolute(g, a.name, "ms")?.median
-    const tasks = tasksOf(g, a)
-    const perTask = ms === undefined || tasks === undefined ? undefined : (ms * 1000) / tasks
-    return `| ${a.name} | ${fmt(perTask, 2)} | ${fmt(median(g, a.name, "rssMB"), 0)} | ${
-      fmtRatio(speed(g, a.name, g.baseline))
-    } |`
-  })
-]
+/**
+ * A compact µs/task table for a scaling group: one row per size, speed vs the baseline. When
+ * the rows differ in task count, a column of marginal cost: the time the extra tasks over the
+ * row above added (medians), per extra task — flat when the cost grows linearly with the count.
+ */
+const scalingTable = (g: Group): Array<string> => {
+  const rows = g.alternatives.map((a) => ({ name: a.name, ms: median(g, a.name, "ms"), tasks: tasksOf(g, a) }))
+  const counted = rows.every((r, i) => r.tasks !== undefined && (i === 0 || r.tasks > rows[i - 1]!.tasks!))
+  const marginal = (i: number): string => {
+    const [row, above] = [rows[i]!, rows[i - 1]]
+    if (above === undefined || row.ms === undefined || above.ms === undefined) return "—"
+    return fmt(((row.ms - above.ms) * 1000) / (row.tasks! - above.tasks!), 2)
+  }
+  return [
+    "| | µs/task (median) |" + (counted ? " µs per task added over the row above |" : "") + " peak RSS MB | " +
+    "speed per task vs " + g.baseline + " |",
+    counted ? "| --- | --- | --- | --- | --- |" : "| --- | --- | --- | --- |",
+    ...rows.map((r, i) => {
+      const perTask = r.ms === undefined || r.tasks === undefined ? undefined : (r.ms * 1000) / r.tasks
+      return `| ${r.name} | ${fmt(perTask, 2)} |${counted ? ` ${marginal(i)} |` : ""} ${
+        fmt(median(g, r.name, "rssMB"), 0)
+      } | ${fmtRatio(speed(g, r.name, g.baseline))} |`
+    })
+  ]
+}
 
 const machineLine = (saved: Saved): string => {
   const m = saved.machine
@@ -88,7 +100,9 @@ export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): s
     "",
     ...targetsTable(verdicts),
     "",
-    ...scaling.flatMap((g) => [`### ${g.title}`, "", ...scalingTable(g), ""]),
+    ...scaling.flatMap((
+      g
+    ) => [`### ${g.title}`, "", ...scalingTable(g), "", ...(g.notes ?? []).map((n) => `- ${n}`), ""]),
     "### How it is measured",
     "",
     "- What a user runs: the built package (`npm run build` → `dist/`, imported as `effect-supervisor` through " +
@@ -96,7 +110,8 @@ export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): s
     "closure, ~20% on the submit path), and plain `.mjs` files in every thread of every pool. The demo runs as " +
     "`npm run demo` runs it: `node build/demo/checksums.mjs DIR --threads 2`, the bundle `npm run demo` builds " +
     "(built before the run, untimed); `demo under tsx` runs the same from source, for comparison.",
-    "- A fresh `node` process per sample. In-process samples run an untimed warm-up at a tenth of the size, " +
+    "- A fresh `node` process per sample. In-process samples run an untimed warm-up at a tenth of the size (at most " +
+    "50k tasks; the task-count scaling uses one warm-up for every size), " +
     "then the timed run; thread pools start (untimed), run a warm-up batch, then the timed batch. Every sample " +
     "checks its answer (sums; the demo's hashes against `sha256sum`'s) and a wrong one fails the run.",
     "- Each round runs every alternative of a scenario once, in a rotated order; 5 rounds (3 for spawning and " +
