@@ -356,7 +356,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
     timeoutSeconds,
     notes: [
       `Speed per task relative to the baseline size: 1× is flat. Every size runs after the same untimed warm-up ` +
-      `(\`Supervisor.run\` of ${k(countWarm)} tasks in the same process), so each starts from the same compiled code.`,
+      `(\`Supervisor.run\` of ${k(countWarm)} tasks in the same process), so none starts colder than another.`,
       "A run also pays a fixed cost (making the supervisor, stopping it, code that runs once per run and is still " +
       "cold): spread over its tasks, it makes small runs dearer per task. The marginal cost — the time the extra " +
       "tasks over the size above added, per extra task — is the scaling itself."
