@@ -1,7 +1,7 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope, Tracer } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import { execFile, spawn } from "node:child_process"
@@ -20,6 +20,7 @@ import {
   Info,
   ModelMissing,
   Request,
+  Slow,
   Spin,
   Stray,
   Sum,
@@ -295,6 +296,91 @@ describe("Threads: under a supervisor", () => {
       expect(failed._tag === "Failure" && failed.error).toEqual(new Boom({ reason: "typed" }))
       const died = byTask.get(tasks[4]!)!
       expect(died._tag === "Defect" && String(died.defect)).toContain("died")
+    }))
+
+  it.live("a chunk's replies land without the worker's fiber: under half a run-loop op a task, every outcome counted", () =>
+    Effect.gen(function*() {
+      // Each reply records its task and sends the next chunk from the thread's message, while
+      // the worker's fiber sleeps: counted through the tracer, which every run-loop op goes
+      // through (a resumed fiber per chunk was ~26 ops a task)
+      let ops = 0
+      const base = yield* Effect.tracer
+      const counting = Tracer.make({ span: (...args) => base.span(...args), context: (f) => (ops++, f()) })
+      const tasks = Array.from({ length: 2000 }, (_, n) => new Echo({ n }))
+      const summary = yield* Effect.scoped(Effect.gen(function*() {
+        const supervisor = yield* Supervisor.make({
+          workers: 1,
+          ...Threads.offload(spec),
+          initial: 0,
+          combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
+        })
+        yield* supervisor.submitAll([new Echo({ n: 0 })])
+        yield* supervisor.awaitIdle
+        ops = 0
+        yield* supervisor.submitAll(tasks)
+        yield* supervisor.awaitIdle
+        return { state: yield* supervisor.state, stats: yield* supervisor.stats }
+      })).pipe(Effect.withTracer(counting))
+      expect(summary.state).toBe((1999 * 2000) / 2)
+      expect(summary.stats.succeeded).toBe(2001)
+      expect(ops / tasks.length).toBeLessThan(0.5)
+    }))
+
+  it.live("pause, resize and shutdownNow while chunks are in flight: each task ends once, the fold agrees", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // the landings of a worker's chunks send its next ones: pausing stops that at once (what is
+      // in flight lands, nothing more is sent), a retiring worker stops after its flights, and
+      // shutdownNow interrupts them on their threads
+      const supervisor = yield* Supervisor.make({
+        workers: 2,
+        ...Threads.offload(spec),
+        initial: { sum: 0, count: 0 },
+        combine: (state: { sum: number; count: number }, value) => ({
+          sum: state.sum + (typeof value === "number" ? value : 0),
+          count: state.count + 1
+        })
+      })
+      const batch = (from: number, size = 2000) => Array.from({ length: size }, (_, i) => new Echo({ n: from + i }))
+      const idle = (s: Supervisor.Stats) => s.running === 0
+      yield* supervisor.submitAll(batch(0))
+      yield* running(supervisor)
+      yield* supervisor.pause
+      // a poll (the threads' real time), until what was in flight has landed
+      yield* supervisor.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: idle }))
+      const paused = yield* supervisor.stats
+      expect(paused.queued).toBeGreaterThan(0)
+      expect(paused.succeeded).toBeLessThan(2000)
+      yield* supervisor.resume
+      yield* supervisor.resize(1)
+      yield* supervisor.submitAll(batch(2000))
+      yield* supervisor.awaitIdle
+      const drained = yield* supervisor.stats
+      expect(drained.succeeded).toBe(4000)
+      expect(yield* supervisor.state).toEqual({ sum: (3999 * 4000) / 2, count: 4000 })
+      // within the capacity (1024): the Wait holds its thread, and what was sent behind it
+      const last = [...batch(4000, 500), new Wait(), ...batch(4500, 500)]
+      yield* supervisor.submitAll(last)
+      yield* running(supervisor)
+      const summary = yield* supervisor.shutdownNow
+      const { stats } = summary
+      expect(stats.submitted).toBe(5001)
+      expect(stats.succeeded + stats.interrupted).toBe(5001)
+      expect(stats.interrupted).toBeGreaterThan(0)
+      expect(summary.state.count).toBe(stats.succeeded)
+      expect(summary.pending.length).toBeLessThanOrEqual(stats.interrupted)
+    })))
+
+  it.live("a reply whose Schema decodes through an effect is decoded by the worker's fiber, in its chunk", () =>
+    Effect.gen(function*() {
+      const tasks: Array<Request> = [new Slow({ n: 1 }), new Echo({ n: 2 }), new Slow({ n: 3 }), new Slow({ n: 4 })]
+      const summary = yield* Supervisor.run(tasks, {
+        workers: 1,
+        ...Threads.offload(spec),
+        initial: 0,
+        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
+      })
+      expect(summary.state).toBe(10)
+      expect(summary.stats).toMatchObject({ succeeded: 4, failed: 0, defects: 0 })
     }))
 
   it.live("shutdownNow interrupts a chunk on its thread: the running task is interrupted, the queued ones are pending", () =>

@@ -4,7 +4,8 @@
  * them as one message, the thread runs them one after another (still one task at a time per
  * thread) and replies to the ones that ended together in one message. Each task still ends in
  * exactly one outcome of its own, recorded as its reply arrives — without a fiber per task,
- * which costs more here than the round trip it would wrap.
+ * which costs more here than the round trip it would wrap. When the resource can send without
+ * an effect (`ChunkRunner.now`), a chunk's last reply sends the worker's next chunk itself.
  *
  * Only for a bare attempt: a `timeout` starts with its attempt (a chunk's later tasks would wait
  * on the thread behind the earlier ones), and `retry`, `rateLimit`, spans and cancellable
@@ -26,15 +27,30 @@ export const ChunkedResource: unique symbol = Symbol.for("effect-supervisor/Chun
 /** Task `i` of a chunk ended. @internal */
 export type ChunkExit = (i: number, exit: Exit.Exit<unknown, unknown>) => void
 
-/**
- * Sends the tasks and returns the effect that waits for them: `onExit` is called once per task
- * as it ends, and the wait completes once every task has. Interrupted, the wait interrupts
- * every task still running on the resource (this chunk's and any sent after it) and completes
- * once they have stopped; `onExit` may not be called for those (the caller records them).
- *
- * @internal
- */
-export type ChunkRunner<T> = (tasks: ReadonlyArray<T>, onExit: ChunkExit) => Effect.Effect<Effect.Effect<void>>
+/** What a resource that runs whole chunks offers its worker. @internal */
+export interface ChunkRunner<T> {
+  /**
+   * Sends the tasks and returns the effect that waits for them: `onExit` is called once per
+   * task as it ends, and the wait completes once every task has. Interrupted, the wait
+   * interrupts every task still running on the resource (this chunk's and any sent after it)
+   * and completes once they have stopped; `onExit` may not be called for those (the caller
+   * records them).
+   */
+  readonly run: (tasks: ReadonlyArray<T>, onExit: ChunkExit) => Effect.Effect<Effect.Effect<void>>
+  /**
+   * Sends the tasks at once, without an effect, when it can (the thread is up and every task
+   * encodes synchronously): `launch` is called first, before any `onExit`; `landed` once every
+   * task has ended, with an effect to run first when some reply decodes only through one.
+   * Returns the effect that interrupts every task still running on the resource (as an
+   * interrupted wait of `run` does), or undefined when it sent nothing and called nothing.
+   */
+  readonly now: (
+    tasks: ReadonlyArray<T>,
+    onExit: ChunkExit,
+    launch: () => void,
+    landed: (later: Effect.Effect<void> | undefined) => void
+  ) => Effect.Effect<void> | undefined
+}
 
 /** @internal */
 export const isChunkedHandler = (handler: unknown): boolean =>

@@ -25,6 +25,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Ref from "effect/Ref"
 import { TaskDropped, type TaskError, TaskInterrupted } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
+import { evaluate, NOT_IMMEDIATE } from "./immediate.js"
 import { type Counts, Metrics } from "./metrics.js"
 import { ACTIVE, CLAIMED, DONE, type Entry } from "./queue/taskQueue.js"
 
@@ -242,6 +243,15 @@ export class Ledger<T, A, E, S> {
 
   /** The state `Ref` catches up with the live fold (once per chunk, and at idle and stop). */
   readonly publishState: Effect.Effect<void> = Effect.suspend(() => Ref.set(this.stateRef, this.state))
+
+  /**
+   * The state `Ref` catches up now, outside any fiber (a thread's reply that sends its worker's
+   * next chunk): `Ref.set` is one `sync` op, run in place (see immediate.ts). False when it is
+   * not (another Effect version): then `publishState` has to run.
+   */
+  publishNow(): boolean {
+    return evaluate(Ref.set(this.stateRef, this.state)) !== NOT_IMMEDIATE
+  }
 
   /** A live view of every outcome from now on, buffering at most `outcomesBuffer` unread. */
   readonly subscribe: Effect.Effect<Mailbox.Mailbox<Outcome.Outcome<T, A, E>>> = Effect.tap(

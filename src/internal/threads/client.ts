@@ -197,29 +197,42 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         : Effect.flatMap(currentThread, (thread) => call(thread, replyDecoders.right, encoded))
     }
 
+    // Interrupts every chunked request still in flight on this thread, newest first: the queued
+    // ones are dropped before the running one stops (the thread would start the next one).
+    const interruptChunks = (thread: Thread): Effect.Effect<void> =>
+      Effect.suspend(() =>
+        Effect.forEach(
+          Array.from(thread.inChunks).reverse(),
+          ([id, unstarted]) => cancel(thread, id, unstarted),
+          { concurrency: "unbounded", discard: true }
+        )
+      )
+
     // A chunk: every request encoded and sent in one message, which the thread runs one at a
-    // time; each ends through `onExit` (no fiber per request). Sending returns the effect that
-    // waits for the chunk, so a worker can send its next chunk before it waits (two in flight).
-    const sendChunk = (
+    // time; each ends through `onExit` (no fiber per request), and `landed` once all have.
+    const register = (
       thread: Thread,
       requests: ReadonlyArray<A>,
       encodings: ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>,
-      onExit: ChunkExit
-    ): Effect.Effect<void> => {
+      onExit: ChunkExit,
+      landed: (later: Effect.Effect<void> | undefined) => void
+    ): void => {
       if (thread.crashed !== undefined) {
         for (let i = 0; i < requests.length; i++) onExit(i, Exit.fail(thread.crashed))
-        return Effect.void
+        return landed(undefined)
       }
       thread.chunks = true
       let later: Array<Effect.Effect<void>> | undefined
-      let resume: ((effect: Effect.Effect<void>) => void) | undefined
-      let remaining = 0
+      let remaining = 1
+      const settled = () => {
+        if (--remaining === 0) landed(later === undefined ? undefined : Effect.all(later, { discard: true }))
+      }
       const settle = (i: number, id: number, replyDecoders: ReplyDecoders, reply: Reply | WorkerCrashed) => {
         thread.inChunks.delete(id)
         const decoded = decode(replyDecoders, reply)
         if (Exit.isExit(decoded)) onExit(i, decoded)
         else (later ??= []).push(Effect.flatMap(Effect.exit(decoded), (exit) => Effect.sync(() => onExit(i, exit))))
-        if (--remaining === 0 && resume !== undefined) resume(later === undefined ? Effect.void : Effect.all(later))
+        settled()
       }
       for (let i = 0; i < requests.length; i++) {
         const encoded = encodings[i]!
@@ -242,23 +255,32 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         })
         thread.outbox.add([id, payload], transfers)
       }
+      // the one held while registering: a chunk whose every request failed here has landed
+      settled()
+    }
+
+    // Sending returns the effect that waits for the chunk, so a worker can send its next chunk
+    // before it waits (two in flight).
+    const sendChunk = (
+      thread: Thread,
+      requests: ReadonlyArray<A>,
+      encodings: ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>,
+      onExit: ChunkExit
+    ): Effect.Effect<void> => {
+      let result: Effect.Effect<void> | undefined
+      let resume: ((effect: Effect.Effect<void>) => void) | undefined
+      register(thread, requests, encodings, onExit, (later) => {
+        result = later ?? Effect.void
+        resume?.(result)
+      })
       return Effect.async<void>((resume_) => {
-        if (remaining === 0) return resume_(later === undefined ? Effect.void : Effect.all(later))
+        if (result !== undefined) return resume_(result)
         resume = resume_
-        // interrupted: every chunked request still in flight on this thread (this chunk's and
-        // the one sent after it) is interrupted there, newest first: the queued ones are dropped
-        // before the running one stops (the thread would start the next one)
-        return Effect.suspend(() =>
-          Effect.forEach(
-            Array.from(thread.inChunks).reverse(),
-            ([id, unstarted]) => cancel(thread, id, unstarted),
-            { concurrency: "unbounded", discard: true }
-          )
-        )
+        return interruptChunks(thread)
       })
     }
 
-    const executeChunk: ChunkRunner<A> = (requests, onExit) =>
+    const executeChunk: ChunkRunner<A>["run"] = (requests, onExit) =>
       Effect.suspend(() => {
         const encodings = requests.map(encode)
         // a Schema that encodes asynchronously: its encodings run first, in this fiber
@@ -278,10 +300,20 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
             }))
       })
 
+    const sendNow: ChunkRunner<A>["now"] = (requests, onExit, launch, landed) => {
+      const thread = ready
+      if (thread === undefined || thread.crashed !== undefined) return undefined
+      const encodings = requests.map(encode)
+      if (!encodings.every(Exit.isExit)) return undefined
+      launch()
+      register(thread, requests, encodings as ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>, onExit, landed)
+      return interruptChunks(thread)
+    }
+
     const client: Client<A> & { readonly [ChunkedResource]: ChunkRunner<A> } = {
       execute: (request) => Effect.suspend(() => andThen(encode(request), (encoded) => send(request, encoded))),
       threadId: Effect.map(currentThread, (thread) => thread.threadId),
-      [ChunkedResource]: executeChunk
+      [ChunkedResource]: { run: executeChunk, now: sendNow }
     }
     return client
   })
