@@ -1,7 +1,20 @@
 // Worker-thread offload. Real threads, so `it.live` (TestClock cannot fire a thread's timeout);
 // each test starts as few threads as it can (a thread takes ~1 s to start through tsx).
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Duration, Effect, Either, Exit, ParseResult, pipe, Schedule, Scope, Tracer } from "effect"
+import {
+  Cause,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  ParseResult,
+  pipe,
+  Schedule,
+  Scope,
+  Tracer
+} from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 import { Threads } from "effect-supervisor/threads"
 import { execFile, spawn } from "node:child_process"
@@ -18,6 +31,7 @@ import {
   Exit as ExitRequest,
   Fail,
   Info,
+  Late,
   ModelMissing,
   Request,
   Slow,
@@ -26,6 +40,7 @@ import {
   Sum,
   Throw,
   Throws,
+  Touchy,
   Wait
 } from "./fixtures/threads/requests.js"
 
@@ -50,6 +65,13 @@ const info = (supervisor: Threads.ThreadSupervisor<Request>) => Threads.execute(
 /** Polls until the supervisor runs a task (a poll, not a sleep standing in for a signal). */
 const running = <T, A, E, S>(supervisor: Supervisor.Supervisor<T, A, E, S>) =>
   supervisor.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (s) => s.running > 0 }))
+
+/** A fold of the numbers the tasks return (anything else adds nothing). */
+const addNumbers = (sum: number, value: unknown) => sum + (typeof value === "number" ? value : 0)
+
+/** A batch on one worker (one thread, chunks pipelined on it), folding what the tasks return. */
+const runSummed = (tasks: ReadonlyArray<Request>) =>
+  Supervisor.run(tasks, { workers: 1, ...Threads.offload(spec), initial: 0, combine: addNumbers })
 
 const BROKEN_AT_LOAD = new URL("data:text/javascript,throw new Error('thrown while the worker file loads')")
 
@@ -254,12 +276,7 @@ describe("Threads: under a supervisor", () => {
       // one worker, two chunks in flight on its thread: the thread dies on the fourth task, and
       // the tasks sent behind it, which it never began, go back to the queue and run on a fresh
       // thread (handed back as WorkerCrashed instead, the sum would miss them)
-      const summary = yield* Supervisor.run([...echoes([1, 2, 3]), poison, ...echoes([4, 5, 6])], {
-        workers: 1,
-        ...Threads.offload(spec),
-        initial: 0,
-        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
-      })
+      const summary = yield* runSummed([...echoes([1, 2, 3]), poison, ...echoes([4, 5, 6])])
       expect(summary.state).toBe(21)
       expect(summary.stats.succeeded).toBe(6)
       expect(summary.stats.failed).toBe(1)
@@ -281,12 +298,7 @@ describe("Threads: under a supervisor", () => {
         new Die({ message: "died" }),
         new Echo({ n: 3 })
       ]
-      const summary = yield* Supervisor.run(tasks, {
-        workers: 1,
-        ...Threads.offload(spec),
-        initial: 0,
-        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
-      })
+      const summary = yield* runSummed(tasks)
       expect(summary.state).toBe(6)
       expect(summary.stats).toMatchObject({ succeeded: 3, failed: 1, defects: 2, restarts: 0 })
       const byTask = new Map(summary.failures.map((failure) => [failure.task, failure]))
@@ -312,7 +324,7 @@ describe("Threads: under a supervisor", () => {
           workers: 1,
           ...Threads.offload(spec),
           initial: 0,
-          combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
+          combine: addNumbers
         })
         yield* supervisor.submitAll([new Echo({ n: 0 })])
         yield* supervisor.awaitIdle
@@ -373,14 +385,40 @@ describe("Threads: under a supervisor", () => {
   it.live("a reply whose Schema decodes through an effect is decoded by the worker's fiber, in its chunk", () =>
     Effect.gen(function*() {
       const tasks: Array<Request> = [new Slow({ n: 1 }), new Echo({ n: 2 }), new Slow({ n: 3 }), new Slow({ n: 4 })]
-      const summary = yield* Supervisor.run(tasks, {
-        workers: 1,
-        ...Threads.offload(spec),
-        initial: 0,
-        combine: (sum: number, value) => sum + (typeof value === "number" ? value : 0)
-      })
+      const summary = yield* runSummed(tasks)
       expect(summary.state).toBe(10)
       expect(summary.stats).toMatchObject({ succeeded: 4, failed: 0, defects: 0 })
+    }))
+
+  it.live("shutdownNow while a reply is still decoding in the worker's fiber: the task ends Interrupted, its caller returns", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      yield* supervisor.submitAll([new Echo({ n: 0 })])
+      yield* supervisor.awaitIdle
+      const caller = yield* Effect.fork(Threads.execute(supervisor, new Late({ n: 1 })))
+      // real time: the thread replies at once and the reply decodes for 300 ms, so 100 ms lands
+      // in the decode (on a slower box the stop may come first: the outcome is the same)
+      yield* Effect.sleep("100 millis")
+      const summary = yield* supervisor.shutdownNow
+      expect(summary.stats).toMatchObject({ submitted: 2, succeeded: 1, interrupted: 1, running: 0 })
+      const exit = yield* Fiber.await(caller)
+      expect(Exit.isFailure(exit) && Cause.isFailure(exit.cause)).toBe(true)
+    })))
+
+  it.live("a request whose Schema encoding throws: its chunk is a defect the worker restarts on, every task ends once", () =>
+    Effect.gen(function*() {
+      // first taken by the fiber, then by a landing (behind four echoes): the same outcome
+      for (
+        const tasks of [
+          [new Touchy({ n: 13 }), new Echo({ n: 1 })],
+          [...[1, 2, 3, 4].map((n) => new Echo({ n })), new Touchy({ n: 13 }), new Echo({ n: 5 })]
+        ]
+      ) {
+        const summary = yield* runSummed(tasks)
+        const { stats } = summary
+        expect(stats.succeeded + stats.failed + stats.defects + stats.interrupted).toBe(tasks.length)
+        expect(stats.restarts).toBe(1)
+      }
     }))
 
   it.live("shutdownNow interrupts a chunk on its thread: the running task is interrupted, the queued ones are pending", () =>

@@ -601,10 +601,12 @@ export class Workers<T, A, E, R, S, Res> {
     const sendNow = (flight: Flight<T>): boolean => {
       inFlight++
       const interrupt = run!.now(flight.tasks, flight.onExit, () => this.depart(slot, flight), (later) => {
-        this.landed(slot, flight)
+        // replies still to decode in the fiber: the flight stays in `flights` until they are,
+        // so an interruption meanwhile hands its entries back
+        if (later === undefined) this.landed(slot, flight)
+        else leftovers.push(Effect.zipRight(later, Effect.sync(() => this.landed(slot, flight))))
         inFlight--
         landings++
-        if (later !== undefined) leftovers.push(later)
         const wake = sleeper
         if (wake === undefined) return // the fiber is running: it looks at the flights itself
         sleeper = undefined
@@ -635,8 +637,9 @@ export class Workers<T, A, E, R, S, Res> {
       slot.index = 0
       const flight = this.flightOf(slot, chunk)
       if (flight === undefined || sendNow(flight)) return true
-      // still claimed, never started: back in front, for the fiber to send
+      // still claimed, never started: back in front, for the fiber (or another worker) to send
       queue.pushFront(flight.entries)
+      this.broadcast()
       return false
     }
     // Sleeps until a landing needs the fiber; interrupted, every task in flight is interrupted

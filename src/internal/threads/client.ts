@@ -303,7 +303,14 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     const sendNow: ChunkRunner<A>["now"] = (requests, onExit, launch, landed) => {
       const thread = ready
       if (thread === undefined || thread.crashed !== undefined) return undefined
-      const encodings = requests.map(encode)
+      let encodings: ReadonlyArray<ReturnType<typeof encode>>
+      try {
+        encodings = requests.map(encode)
+      } catch {
+        // a transformation that throws: `executeChunk` runs it again inside its effect, where
+        // the throw is a defect the worker hands its tasks back on
+        return undefined
+      }
       if (!encodings.every(Exit.isExit)) return undefined
       launch()
       register(thread, requests, encodings as ReadonlyArray<Exit.Exit<Encoded, ParseResult.ParseError>>, onExit, landed)
