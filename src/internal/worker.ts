@@ -597,6 +597,7 @@ export class Workers<T, A, E, R, S, Res> {
     let interruptInFlight: Effect.Effect<void> = Effect.void
     /** what landings left for the fiber: replies decoded through an effect, a state to publish */
     const leftovers: Array<Effect.Effect<void>> = []
+    /** the incarnation has to stop (crash, sibling restart, retire, halt): `step` acts on it */
     const stopping = () => slot.crash !== undefined || slot.restartRequested || slot.retiring || lifecycle.halting
     const sendNow = (flight: Flight<T>): boolean => {
       inFlight++
@@ -707,7 +708,7 @@ export class Workers<T, A, E, R, S, Res> {
       // a thief may shorten the chunk in place (`steal`), never replace it
       const chunk = slot.chunk!
       while (true) {
-        if (slot.crash !== undefined || slot.restartRequested || slot.retiring || this.paused || lifecycle.halting) {
+        if (stopping() || this.paused) {
           if (awaiting !== undefined) return settled(step)
           if (inFlight > 0 || leftovers.length > 0) return pipelined(step)
           this.returnChunk(slot)
