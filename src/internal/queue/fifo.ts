@@ -8,125 +8,151 @@
  */
 import { CLAIMED, type Entry, QUEUED, shouldSweep, type TaskQueue } from "./taskQueue.js"
 
-/** @internal */
-export const make = <T>(maxChunk: number): TaskQueue<T> => {
-  let buffer: Array<Entry<T> | undefined> = []
-  let head = 0
-  let live = 0
-  let garbage = 0
+/**
+ * A class, not an object of closures, on purpose: every supervisor has its own queue, and V8
+ * specialises optimised code to the one closure a function literal has made so far, so the
+ * second supervisor's closures started cold and were optimised again (with the rest of the
+ * per-task path that inlines them); methods of a class share one optimised copy.
+ *
+ * @internal
+ */
+export class Fifo<T> implements TaskQueue<T> {
+  private buffer: Array<Entry<T> | undefined> = []
+  private head = 0
+  private live = 0
+  private garbage = 0
 
-  const compact = (): void => {
-    if (garbage > 0) {
-      const kept: Array<Entry<T>> = []
-      for (let i = head; i < buffer.length; i++) {
-        const entry = buffer[i]
-        if (entry !== undefined && entry.state === QUEUED) kept.push(entry)
-      }
-      buffer = kept
-      garbage = 0
-    } else if (head > 0) {
-      buffer = buffer.slice(head)
-    }
-    head = 0
+  constructor(readonly maxChunk: number) {}
+
+  get size(): number {
+    return this.live
   }
 
-  const compactIfSparse = (): void => {
-    if (head > 1024 && head * 2 > buffer.length) compact()
+  push(entry: Entry<T>): void {
+    this.buffer.push(entry)
+    this.live++
+  }
+
+  pushFront(entries: ReadonlyArray<Entry<T>>): void {
+    if (entries.length === 0) return
+    this.compact()
+    for (const entry of entries) entry.state = QUEUED
+    this.buffer = [...entries, ...(this.buffer as Array<Entry<T>>)]
+    this.live += entries.length
+  }
+
+  take(max: number): Array<Entry<T>> | undefined {
+    if (this.live === 0) return undefined
+    const buffer = this.buffer
+    if (this.garbage === 0) {
+      // every entry from `head` on is queued: copy the chunk out and clear its slots in bulk
+      // (taken entries must not stay reachable from the buffer)
+      const n = this.live < max ? this.live : max
+      const head = this.head
+      const chunk = buffer.slice(head, head + n)
+      for (let i = 0; i < n; i++) chunk[i]!.state = CLAIMED
+      this.live -= n
+      this.head = head + n
+      if (this.head === buffer.length) {
+        this.buffer = []
+        this.head = 0
+      } else {
+        buffer.fill(undefined, head, head + n)
+        this.compactIfSparse()
+      }
+      return chunk as Array<Entry<T>>
+    }
+    const chunk: Array<Entry<T>> = []
+    while (chunk.length < max && this.head < buffer.length) {
+      const entry = buffer[this.head]!
+      buffer[this.head++] = undefined
+      if (entry.state !== QUEUED) {
+        this.garbage--
+        continue
+      }
+      entry.state = CLAIMED
+      chunk.push(entry)
+    }
+    this.live -= chunk.length
+    if (this.head === buffer.length) {
+      this.buffer = []
+      this.head = 0
+    } else {
+      this.compactIfSparse()
+    }
+    return chunk
+  }
+
+  cancel(): void {
+    this.live--
+    this.garbage++
+    if (shouldSweep(this.garbage, this.live)) this.compact()
+  }
+
+  evictOldest(): Entry<T> | undefined {
+    this.skip()
+    if (this.head >= this.buffer.length) return undefined
+    const entry = this.buffer[this.head]!
+    this.buffer[this.head++] = undefined
+    this.live--
+    this.compactIfSparse()
+    return entry
+  }
+
+  finished(): boolean {
+    return false
+  }
+
+  drain(): Array<Entry<T>> {
+    const rest: Array<Entry<T>> = []
+    for (let i = this.head; i < this.buffer.length; i++) {
+      const entry = this.buffer[i]
+      if (entry !== undefined && entry.state === QUEUED) rest.push(entry)
+    }
+    this.buffer = []
+    this.head = 0
+    this.live = 0
+    this.garbage = 0
+    return rest
+  }
+
+  heldByKeys(): number {
+    return 0
+  }
+
+  pauseKey(): void {}
+
+  resumeKey(): void {}
+
+  resumeAllKeys(): void {}
+
+  private compact(): void {
+    if (this.garbage > 0) {
+      const kept: Array<Entry<T>> = []
+      for (let i = this.head; i < this.buffer.length; i++) {
+        const entry = this.buffer[i]
+        if (entry !== undefined && entry.state === QUEUED) kept.push(entry)
+      }
+      this.buffer = kept
+      this.garbage = 0
+    } else if (this.head > 0) {
+      this.buffer = this.buffer.slice(this.head)
+    }
+    this.head = 0
+  }
+
+  private compactIfSparse(): void {
+    if (this.head > 1024 && this.head * 2 > this.buffer.length) this.compact()
   }
 
   /** skips cancelled entries at the head */
-  const skip = (): void => {
-    while (head < buffer.length && buffer[head]!.state !== QUEUED) {
-      buffer[head++] = undefined
-      garbage--
+  private skip(): void {
+    while (this.head < this.buffer.length && this.buffer[this.head]!.state !== QUEUED) {
+      this.buffer[this.head++] = undefined
+      this.garbage--
     }
   }
-
-  return {
-    maxChunk,
-    get size() {
-      return live
-    },
-    push: (entry) => {
-      buffer.push(entry)
-      live++
-    },
-    pushFront: (entries) => {
-      if (entries.length === 0) return
-      compact()
-      for (const entry of entries) entry.state = QUEUED
-      buffer = [...entries, ...(buffer as Array<Entry<T>>)]
-      live += entries.length
-    },
-    take: (max) => {
-      if (live === 0) return undefined
-      if (garbage === 0) {
-        // every entry from `head` on is queued: copy the chunk out and clear its slots in bulk
-        // (taken entries must not stay reachable from the buffer)
-        const n = live < max ? live : max
-        const chunk = buffer.slice(head, head + n)
-        for (let i = 0; i < n; i++) chunk[i]!.state = CLAIMED
-        live -= n
-        head += n
-        if (head === buffer.length) {
-          buffer = []
-          head = 0
-        } else {
-          buffer.fill(undefined, head - n, head)
-          compactIfSparse()
-        }
-        return chunk as Array<Entry<T>>
-      }
-      const chunk: Array<Entry<T>> = []
-      while (chunk.length < max && head < buffer.length) {
-        const entry = buffer[head]!
-        buffer[head++] = undefined
-        if (entry.state !== QUEUED) {
-          garbage--
-          continue
-        }
-        entry.state = CLAIMED
-        chunk.push(entry)
-      }
-      live -= chunk.length
-      if (head === buffer.length) {
-        buffer = []
-        head = 0
-      } else {
-        compactIfSparse()
-      }
-      return chunk
-    },
-    cancel: () => {
-      live--
-      garbage++
-      if (shouldSweep(garbage, live)) compact()
-    },
-    evictOldest: () => {
-      skip()
-      if (head >= buffer.length) return undefined
-      const entry = buffer[head]!
-      buffer[head++] = undefined
-      live--
-      compactIfSparse()
-      return entry
-    },
-    finished: () => false,
-    drain: () => {
-      const rest: Array<Entry<T>> = []
-      for (let i = head; i < buffer.length; i++) {
-        const entry = buffer[i]
-        if (entry !== undefined && entry.state === QUEUED) rest.push(entry)
-      }
-      buffer = []
-      head = 0
-      live = 0
-      garbage = 0
-      return rest
-    },
-    heldByKeys: () => 0,
-    pauseKey: () => {},
-    resumeKey: () => {},
-    resumeAllKeys: () => {}
-  }
 }
+
+/** @internal */
+export const make = <T>(maxChunk: number): TaskQueue<T> => new Fifo<T>(maxChunk)
