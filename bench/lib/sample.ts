@@ -34,9 +34,13 @@ const MB = 2 ** 20
 /** Peak RSS of this process so far (kernel's maxrss, so a peak between samples is not missed). */
 export const peakRssMB = (): number => (process.resourceUsage().maxRSS * 1024) / MB
 
-/** Times `run` (wall and CPU); a full GC first so a previous phase's garbage is not billed. */
-export const timed = async (run: () => Promise<void>): Promise<Sample> => {
-  collect()
+/**
+ * Times `run` (wall and CPU); a full GC first (unless `fullGc` is false) so a previous phase's
+ * garbage is not billed. The GC has a price of its own: V8 optimises the hot code again after
+ * it (`--trace-opt`), inside the timed run.
+ */
+export const timed = async (run: () => Promise<void>, fullGc = true): Promise<Sample> => {
+  if (fullGc) collect()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await run()

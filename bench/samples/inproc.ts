@@ -40,15 +40,21 @@ const add = (s: number, a: number) => s + a
 /** A run of `n` tasks returning the sum; the harness checks it against n(n-1). */
 type Runner = (n: number, params: Params) => Promise<number>
 
-/** Warm-up run (JIT, module loading) untimed, then the timed run at full size, checked. */
+/**
+ * Untimed warm-up (JIT, module loading): `warmRuns` runs (default 1) of `warm` tasks each; then
+ * the timed run at full size, checked, after a full GC unless `fullGc` is 0.
+ */
 const throughput = (name: string, runner: Runner) => async (params: Params) => {
   const n = num(params, "n")
   const warm = num(params, "warm")
-  if (warm > 0) expectEqual(`${name} (warm-up)`, await runner(warm, params), warm * (warm - 1))
+  const warmRuns = params.warmRuns === undefined ? 1 : num(params, "warmRuns")
+  for (let run = 0; run < warmRuns && warm > 0; run++) {
+    expectEqual(`${name} (warm-up)`, await runner(warm, params), warm * (warm - 1))
+  }
   let total = 0
   const sample = await timed(async () => {
     total = await runner(n, params)
-  })
+  }, params.fullGc === undefined || num(params, "fullGc") !== 0)
   expectEqual(name, total, n * (n - 1))
   return sample
 }
