@@ -181,3 +181,40 @@ describe("metrics before the first task", () => {
       )
     }).pipe(Effect.scoped))
 })
+
+describe("metrics of a name", () => {
+  // a name's metric objects are kept for the names seen last (64): a supervisor after the
+  // name dropped out of that set builds them again, on the same series
+  it.effect("supervisors of one name add to one series, before and after 70 other names", () =>
+    Effect.gen(function*() {
+      const name = "one-series"
+      const count = (metric: string) =>
+        Effect.map(Metric.snapshot, (pairs) => {
+          const pair = pairs.find((pair) =>
+            pair.metricKey.name === metric &&
+            pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name)
+          )!
+          const state = pair.metricState
+          return MetricState.isCounterState(state)
+            ? Number(state.count)
+            : MetricState.isHistogramState(state)
+            ? state.count
+            : Number.NaN
+        })
+      const run = (supervisor: string, tasks: number) =>
+        Supervisor.run(Array.from({ length: tasks }, (_, i) => i), {
+          workers: 2,
+          name: supervisor,
+          spans: false,
+          handler: (x: number) => Effect.succeed(x)
+        })
+      yield* run(name, 3)
+      yield* run(name, 4)
+      for (let other = 0; other < 70; other++) yield* run(`one-series-other-${other}`, 1)
+      yield* run(name, 5)
+      expect(yield* count("supervisor_tasks_submitted")).toBe(12)
+      expect(yield* count("supervisor_tasks_succeeded")).toBe(12)
+      expect(yield* count("supervisor_task_duration_ms")).toBe(12)
+      expect(yield* count("supervisor_task_queued_ms")).toBe(12)
+    }))
+})

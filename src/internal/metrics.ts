@@ -38,9 +38,63 @@ const counterNames: ReadonlyArray<keyof Counts> = [
   "restarts"
 ]
 
+/** The metric objects of one supervisor name: every supervisor of that name updates the same series. */
+interface Series {
+  readonly counters: ReadonlyArray<Metric.Metric.Counter<number>>
+  readonly queuedGauge: Metric.Metric.Gauge<number>
+  readonly runningGauge: Metric.Metric.Gauge<number>
+  readonly duration: histogram.Histogram
+  readonly waiting: histogram.Histogram
+}
+
+const seriesOf = (name: string): Series => {
+  // Tags go into the key itself: a `Metric.tagged` metric looks its hook up in the registry
+  // on every update (~1 µs and garbage), an untagged one caches it.
+  const tagged = <K extends MetricKey.MetricKey.Untyped>(key: K) => MetricKey.tagged(key, "supervisor", name) as K
+  const series: Series = {
+    // incremental: the counts only grow, and exporters can say so (a monotonic OpenTelemetry
+    // sum, a Prometheus `counter` named `…_total`, so `rate()` handles restarts of the process)
+    counters: counterNames.map((counter) =>
+      Metric.fromMetricKey(tagged(MetricKey.counter(`supervisor_tasks_${counter}`, { incremental: true })))
+    ),
+    queuedGauge: Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_queued"))),
+    runningGauge: Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_running"))),
+    duration: histogram.install(tagged(MetricKey.histogram("supervisor_task_duration_ms", histogram.millis))),
+    waiting: histogram.install(tagged(MetricKey.histogram("supervisor_task_queued_ms", histogram.millis)))
+  }
+  // A metric enters the registry (and so a snapshot or a Prometheus scrape) when its hook is
+  // first looked up. Look each one up now: every series then reads 0 from the start
+  // (`supervisor_tasks_failed_total 0`) instead of appearing with its first event, and the
+  // per-task path stays as it was (the histograms are in it once installed).
+  for (const metric of [...series.counters, series.queuedGauge, series.runningGauge]) {
+    metric.unsafeValue([])
+  }
+  return series
+}
+
+/**
+ * The series of the names seen last, so a name's keys are built once, not per supervisor:
+ * building them (hashing each key's name, tags and description) cost ~50 µs, a fifth of a
+ * one-task `Supervisor.run`. Bounded: names made per request or per tenant would otherwise
+ * keep their objects here forever.
+ */
+const recent = new Map<string, Series>()
+const RECENT_NAMES = 64
+
+const cachedSeriesOf = (name: string): Series => {
+  let series = recent.get(name)
+  if (series === undefined) {
+    series = seriesOf(name)
+    if (recent.size >= RECENT_NAMES) recent.delete(recent.keys().next().value!)
+    recent.set(name, series)
+  }
+  return series
+}
+
 /** @internal */
 export class Metrics {
   private readonly counters: ReadonlyArray<Metric.Metric.Counter<number>>
+  /** what this supervisor has added to each counter so far (`sync` adds the difference) */
   private readonly reported: Array<number> = counterNames.map(() => 0)
   private readonly queuedGauge: Metric.Metric.Gauge<number>
   private readonly runningGauge: Metric.Metric.Gauge<number>
@@ -48,25 +102,12 @@ export class Metrics {
   readonly waiting: histogram.Histogram
 
   constructor(name: string) {
-    // Tags go into the key itself: a `Metric.tagged` metric looks its hook up in the registry
-    // on every update (~1 µs and garbage), an untagged one caches it.
-    const tagged = <K extends MetricKey.MetricKey.Untyped>(key: K) => MetricKey.tagged(key, "supervisor", name) as K
-    // incremental: the counts only grow, and exporters can say so (a monotonic OpenTelemetry
-    // sum, a Prometheus `counter` named `…_total`, so `rate()` handles restarts of the process)
-    this.counters = counterNames.map((counter) =>
-      Metric.fromMetricKey(tagged(MetricKey.counter(`supervisor_tasks_${counter}`, { incremental: true })))
-    )
-    this.queuedGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_queued")))
-    this.runningGauge = Metric.fromMetricKey(tagged(MetricKey.gauge("supervisor_tasks_running")))
-    this.duration = histogram.install(tagged(MetricKey.histogram("supervisor_task_duration_ms", histogram.millis)))
-    this.waiting = histogram.install(tagged(MetricKey.histogram("supervisor_task_queued_ms", histogram.millis)))
-    // A metric enters the registry (and so a snapshot or a Prometheus scrape) when its hook is
-    // first looked up. Look each one up now, once per supervisor: every series then reads 0
-    // from the start (`supervisor_tasks_failed_total 0`) instead of appearing with its first
-    // event, and the per-task path stays as it was (the histograms are in it once installed).
-    for (const metric of [...this.counters, this.queuedGauge, this.runningGauge]) {
-      metric.unsafeValue([])
-    }
+    const series = cachedSeriesOf(name)
+    this.counters = series.counters
+    this.queuedGauge = series.queuedGauge
+    this.runningGauge = series.runningGauge
+    this.duration = series.duration
+    this.waiting = series.waiting
   }
 
   sync(counts: Counts, queued: number, running: number): void {
