@@ -376,7 +376,7 @@ export const scenarios = (ctx: Context): ReadonlyArray<Scenario> => {
       "as in a service): after one, V8 optimises the per-task path again inside the timed run (`--trace-opt`), a " +
       "cost a 10k-task run pays in full (measured: 14–21 ms instead of 4–6 ms for its 10k tasks) and a 4M-task run " +
       "hardly at all.",
-      "A run also pays a fixed cost (making the supervisor, starting and stopping its workers: ~0.4 ms measured): " +
+      "A run also pays a fixed cost (making the supervisor, starting and stopping its workers: ~0.15 ms measured): " +
       "spread over its tasks, it makes small runs dearer per task. The marginal cost — the time the extra " +
       "tasks over the size above added, per extra task — is the scaling itself."
     ]
