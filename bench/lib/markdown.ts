@@ -111,8 +111,9 @@ export const readmeSection = (saved: Saved, verdicts: ReadonlyArray<Verdict>): s
     "`npm run demo` runs it: `node build/demo/checksums.mjs DIR --threads 2`, the bundle `npm run demo` builds " +
     "(built before the run, untimed); `demo under tsx` runs the same from source, for comparison.",
     "- A fresh `node` process per sample. In-process samples run an untimed warm-up at a tenth of the size (at most " +
-    "50k tasks; the task-count scaling uses one warm-up for every size), " +
-    "then the timed run; thread pools start (untimed), run a warm-up batch, then the timed batch. Every sample " +
+    "50k tasks), a full GC (`gc()`), then the timed run; the task-count scaling warms up with 20 runs of 10k " +
+    "tasks for every size and times without the forced GC (its notes say why). Thread pools start (untimed), run " +
+    "a warm-up batch, then the timed batch. Every sample " +
     "checks its answer (sums; the demo's hashes against `sha256sum`'s) and a wrong one fails the run.",
     "- Each round runs every alternative of a scenario once, in a rotated order; 5 rounds (3 for spawning and " +
     "scaling). A ratio is the median (min–max) of the per-round ratios. CPU time covers every thread of the " +
