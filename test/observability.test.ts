@@ -183,7 +183,7 @@ describe("metrics before the first task", () => {
 })
 
 describe("metrics of a name", () => {
-  // a name's metric objects are kept for the names seen last (64): a supervisor after the
+  // a name's metric objects are kept for the 64 names used last: a supervisor after the
   // name dropped out of that set builds them again, on the same series
   it.effect("supervisors of one name add to one series, before and after 70 other names", () =>
     Effect.gen(function*() {

@@ -73,10 +73,10 @@ const seriesOf = (name: string): Series => {
 }
 
 /**
- * The series of the names seen last, so a name's keys are built once, not per supervisor:
- * building them (hashing each key's name, tags and description) cost ~50 µs, a fifth of a
- * one-task `Supervisor.run`. Bounded: names made per request or per tenant would otherwise
- * keep their objects here forever.
+ * The series of the 64 names used last (least recently used first), so a name's keys are built
+ * once, not per supervisor: building them (hashing each key's name, tags and description) cost
+ * ~50 µs, a fifth of a one-task `Supervisor.run`. Bounded: names made per request or per tenant
+ * would otherwise keep their objects here forever.
  */
 const recent = new Map<string, Series>()
 const RECENT_NAMES = 64
@@ -86,8 +86,10 @@ const cachedSeriesOf = (name: string): Series => {
   if (series === undefined) {
     series = seriesOf(name)
     if (recent.size >= RECENT_NAMES) recent.delete(recent.keys().next().value!)
-    recent.set(name, series)
+  } else {
+    recent.delete(name)
   }
+  recent.set(name, series)
   return series
 }
 
