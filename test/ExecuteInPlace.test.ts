@@ -172,6 +172,35 @@ describe("execute whose handler was called in place but waits", () => {
       expect(summary.pending).toEqual([1])
     }))
 
+  it.scoped("paused before its worker began: back in the queue as started, which a sliding queue passes over", () =>
+    Effect.gen(function*() {
+      const calls: Array<number> = []
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        capacity: 1,
+        strategy: "sliding",
+        handler: (n: number) => {
+          calls.push(n)
+          return n === 0 ? Effect.as(Effect.sleep("1 second"), 0) : Effect.succeed(n)
+        }
+      })
+      yield* settle
+      const slow = yield* Effect.fork(sup.execute(0))
+      yield* Effect.yieldNow() // the caller calls the handler and hands the task to a parked worker
+      yield* sup.pause // before that worker's fiber began: it hands the task back to the queue
+      yield* settle
+      expect(yield* sup.stats).toMatchObject({ queued: 1, running: 0 })
+      yield* sup.submit(1) // the queue is full, and only a task that has not started may slide out
+      yield* sup.submit(2) // slides 1 out
+      yield* sup.resume
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(slow)).toBe(0)
+      const summary = yield* sup.shutdown
+      expect(calls).toEqual([0, 2])
+      expect(summary.stats).toMatchObject({ submitted: 3, succeeded: 2, dropped: 1 })
+      expect(summary.pending).toEqual([1])
+    }))
+
   it.scoped("a stop before its worker began: Interrupted, and not pending (its handler was called)", () =>
     Effect.gen(function*() {
       const sup = yield* Supervisor.make({ workers: 1, handler: (_: number) => Effect.never })

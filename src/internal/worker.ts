@@ -322,8 +322,10 @@ export class Workers<T, A, E, R, S, Res> {
    * It is synchronous, so at most `workers` tasks still run at once, and none waits behind it.
    * Any other attempt stays on the entry (`prepared`), handed straight to that worker as its
    * next chunk (`HANDED`: the caller counts it in and waits): the handler is called once
-   * either way, and a task whose handler was called never waits in the queue (where `"sliding"`
-   * or a stop could drop it as unstarted). The task's result when it got its outcome.
+   * either way. Should that worker stop before it runs the attempt (a pause, a resize, a
+   * restart), the task goes back to the queue as started: `"sliding"` passes over it
+   * (`evictOldest`) and a stop records it `Interrupted`, not pending. The task's result when it
+   * got its outcome.
    *
    * Cost: 8 callers of a sync handler, 8 workers: ~1 µs per `execute` instead of ~4.5.
    */

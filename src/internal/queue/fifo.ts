@@ -91,11 +91,20 @@ export class Fifo<T> implements TaskQueue<T> {
 
   evictOldest(): Entry<T> | undefined {
     this.skip()
-    if (this.head >= this.buffer.length) return undefined
-    const entry = this.buffer[this.head]!
-    this.buffer[this.head++] = undefined
+    const buffer = this.buffer
+    let i = this.head
+    while (i < buffer.length && (buffer[i]!.state !== QUEUED || buffer[i]!.started)) i++
+    if (i >= buffer.length) return undefined
+    const entry = buffer[i]!
     this.live--
-    this.compactIfSparse()
+    if (i === this.head) {
+      buffer[this.head++] = undefined
+      this.compactIfSparse()
+    } else {
+      // behind a started entry: it stays in place as garbage (its state leaves QUEUED when the
+      // caller records it, as a cancelled one's has), swept as cancelled entries are
+      this.garbage++
+    }
     return entry
   }
 

@@ -132,7 +132,9 @@ export const make = <T>(perKey: number): TaskQueue<T> => {
       let oldest: Entry<T> | undefined
       for (const state of ring) {
         for (const entry of state.heap) {
-          if (entry.state === QUEUED && (oldest === undefined || entry.seq < oldest.seq)) oldest = entry
+          if (entry.state === QUEUED && !entry.started && (oldest === undefined || entry.seq < oldest.seq)) {
+            oldest = entry
+          }
         }
       }
       if (oldest === undefined) return undefined

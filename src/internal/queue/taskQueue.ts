@@ -80,7 +80,12 @@ export interface TaskQueue<T> {
    * memory is reclaimed in amortized O(1)
    */
   readonly cancel: (entry: Entry<T>) => void
-  /** removes the oldest waiting entry (`"sliding"`); `undefined` when none waits */
+  /**
+   * removes the oldest waiting entry that has not started (`"sliding"`); `undefined` when none
+   * waits. A started entry in the queue is one whose handler `execute` called and whose worker
+   * stopped before running it (see `Workers.runInPlace`): it waits to run, not to start, and
+   * dropping it would drop a task that started.
+   */
   readonly evictOldest: () => Entry<T> | undefined
   /**
    * a claimed entry ended or was cancelled after it was claimed; true when that may let a

@@ -64,6 +64,27 @@ describe("fifo queue", () => {
     expect(queue.size).toBe(0)
   })
 
+  it("evictOldest passes over a started entry: the next one goes, the started one is claimed in its turn", () => {
+    const make = entryMaker()
+    const queue = Fifo.make<Task>(1)
+    const [a, b, c] = [make(), make(), make()]
+    a.started = true // its handler ran in `execute`'s caller, and its worker handed it back
+    queue.push(a)
+    queue.push(b)
+    queue.push(c)
+    expect(queue.evictOldest()).toBe(b)
+    markDone(b) // recorded Dropped
+    expect(queue.size).toBe(2)
+    expect(ids(queue.take(1))).toEqual([0])
+    expect(ids(queue.take(1))).toEqual([2])
+    expect(queue.size).toBe(0)
+    const d = make()
+    d.started = true
+    queue.push(d)
+    expect(queue.evictOldest()).toBeUndefined()
+    expect(queue.size).toBe(1)
+  })
+
   it("drain returns every waiting entry oldest first, handed-back ones first, and empties the queue", () => {
     const make = entryMaker()
     const queue = Fifo.make<Task>(64)

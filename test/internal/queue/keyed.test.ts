@@ -102,6 +102,20 @@ describe("keyed queue", () => {
     expect(queue.size).toBe(1)
   })
 
+  it("evictOldest passes over a started entry", () => {
+    const make = entryMaker()
+    const queue = Keyed.make<Task>(Infinity)
+    const entries = [make("a"), make("b"), make("a")]
+    entries[0]!.started = true // its handler ran in `execute`'s caller, and its worker handed it back
+    for (const entry of entries) queue.push(entry)
+    expect(queue.evictOldest()).toBe(entries[1])
+    markDone(entries[1]!)
+    expect(queue.evictOldest()).toBe(entries[2])
+    markDone(entries[2]!)
+    expect(queue.evictOldest()).toBeUndefined()
+    expect(ids(queue.take(1))).toEqual([0])
+  })
+
   it("drain returns every waiting entry in submission order", () => {
     const make = entryMaker()
     const queue = Keyed.make<Task>(Infinity)
