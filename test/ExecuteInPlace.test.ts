@@ -201,6 +201,26 @@ describe("execute whose handler was called in place but waits", () => {
       expect(summary.pending).toEqual([1])
     }))
 
+  it.scoped("its caller interrupted while it waits to run: it has started, so it runs on", () =>
+    Effect.gen(function*() {
+      let ran = 0
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) => Effect.as(Effect.sync(() => ran++).pipe(Effect.delay("1 second")), n)
+      })
+      yield* settle
+      const caller = yield* Effect.fork(sup.execute(7))
+      yield* Effect.yieldNow() // the caller calls the handler and hands the task to the parked worker
+      yield* sup.pause // before that worker's fiber began: it hands the task back to the queue
+      yield* settle
+      yield* Fiber.interrupt(caller)
+      yield* sup.resume
+      yield* TestClock.adjust("1 second")
+      yield* sup.awaitIdle
+      expect(ran).toBe(1)
+      expect(yield* sup.stats).toMatchObject({ submitted: 1, succeeded: 1, interrupted: 0 })
+    }))
+
   it.scoped("a stop before its worker began: Interrupted, and not pending (its handler was called)", () =>
     Effect.gen(function*() {
       const sup = yield* Supervisor.make({ workers: 1, handler: (_: number) => Effect.never })

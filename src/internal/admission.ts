@@ -270,10 +270,14 @@ export class Admission<T, A, E, S> {
     })
   }
 
-  /** Cancels a task that has not started; false when it already started or ended. */
+  /**
+   * Cancels a task that has not started; false when it already started or ended. A queued or
+   * claimed task can have started: its handler called by `execute` in the caller, its attempt
+   * waiting for the worker it was handed to (see `Workers.runInPlace`).
+   */
   cancel(entry: Entry<T>): boolean {
     const state = entry.state
-    if (state !== QUEUED && state !== CLAIMED) return false
+    if ((state !== QUEUED && state !== CLAIMED) || entry.started) return false
     this.ledger.record(entry, Outcome.interrupted(entry.task))
     if (state === QUEUED) this.queue.cancel(entry)
     this.release()
