@@ -125,7 +125,9 @@ it.effect.prop(
         Effect.sync(() => openTaskScopes.set(resource, (openTaskScopes.get(resource) ?? 0) + delta))
       const violations: Array<string> = []
       const handlerFibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-      const callers: Array<{ id: number; fiber: Fiber.RuntimeFiber<unknown, unknown> }> = []
+      const callers: Array<{ id: number; fiber: Fiber.RuntimeFiber<unknown, unknown>; execute?: true }> = []
+      /** `execute` tasks whose caller was interrupted after their handler had been called */
+      const startedWhenCallerInterrupted = new Set<number>()
       const handles: Array<Supervisor.TaskHandle<Task, number, Nope | Errors.WorkerCrashed>> = []
 
       const resource = Effect.acquireRelease(
@@ -227,7 +229,7 @@ it.effect.prop(
               const ok = yield* Effect.either(sup.offer(task))
               if (ok._tag === "Right" && ok.right) accepted.add(task.id)
             } else if (a._tag === "execute") {
-              callers.push({ id: task.id, fiber: yield* Effect.fork(sup.execute(task)) })
+              callers.push({ id: task.id, fiber: yield* Effect.fork(sup.execute(task)), execute: true })
             } else {
               const fiber = yield* Effect.fork(
                 Effect.tap(sup.submitWithHandle(task), (h) =>
@@ -244,6 +246,7 @@ it.effect.prop(
             if (callers.length > 0) {
               const caller = callers[a.index % callers.length]!
               cancelTargets.add(caller.id)
+              if (caller.execute && started.has(caller.id)) startedWhenCallerInterrupted.add(caller.id)
               yield* Fiber.interrupt(caller.fiber)
             }
             break
@@ -288,6 +291,8 @@ it.effect.prop(
       let summary:
         | Exit.Exit<Supervisor.Summary<Task, number, Nope | Errors.WorkerCrashed, number>, Errors.Escalated>
         | undefined
+      // shutdownNow, a scope close or an escalation interrupts running tasks; a graceful drain does not
+      let hardStop = p.stop !== "shutdown"
       if (p.stop === "scope") {
         const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
         yield* TestClock.adjust("1 minute")
@@ -298,6 +303,7 @@ it.effect.prop(
         if (stopping.unsafePoll() === null) {
           // a graceful drain waits for tasks that never end: shutdownNow must still end it
           expect(p.stop).toBe("shutdown")
+          hardStop = true
           const now = yield* Effect.fork(Effect.exit(sup.shutdownNow))
           yield* TestClock.adjust("1 minute")
           expect(now.unsafePoll()).not.toBeNull()
@@ -331,6 +337,13 @@ it.effect.prop(
       for (const o of outcomes) {
         if (o._tag === "Success") values.set(o.task.id, o.value)
         if (o._tag === "Dropped" && started.has(o.task.id)) violations.push(`dropped task ${o.task.id} had started`)
+        // a started `execute` task runs on when its caller is interrupted: only a hard stop ends it Interrupted
+        if (
+          o._tag === "Interrupted" && startedWhenCallerInterrupted.has(o.task.id) && !hardStop &&
+          !(summary !== undefined && Exit.isFailure(summary))
+        ) {
+          violations.push(`started task ${o.task.id} was cancelled by its caller's interruption`)
+        }
       }
       // finalizers: every resource released once, no task scope left open, no handler fiber left
       expect(acquired).toBe(released)
