@@ -4,7 +4,7 @@
  * fold, `outcomes`, the worker bound, FIFO order, pause, and the handler called once per task.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, FastCheck as fc, Fiber, Stream, TestClock } from "effect"
 import { Supervisor } from "effect-supervisor"
 
 /** Lets every ready fiber run (no time passes). */
@@ -233,3 +233,109 @@ describe("execute whose handler was called in place but waits", () => {
       expect(summary.pending).toEqual([])
     }))
 })
+
+/** `HANDOFF_RUNS=10000 npx vitest run test/ExecuteInPlace.test.ts` runs more. */
+const handOffRuns = Number(process.env.HANDOFF_RUNS ?? 1000)
+
+type HandOff =
+  | { readonly _tag: "execute"; readonly millis: number }
+  | { readonly _tag: "submit" }
+  | { readonly _tag: "pause" | "resume" }
+  | { readonly _tag: "resize"; readonly workers: number }
+  | { readonly _tag: "interrupt"; readonly index: number }
+  | { readonly _tag: "yield"; readonly times: number }
+
+const handOff: fc.Arbitrary<HandOff> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ _tag: fc.constant("execute" as const), millis: fc.integer({ min: 0, max: 3 }) })
+  },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("submit" as const) }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constantFrom("pause" as const, "resume" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("resize" as const), workers: fc.integer({ min: 1, max: 3 }) })
+  },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("interrupt" as const), index: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("yield" as const), times: fc.integer({ min: 1, max: 3 }) }) }
+)
+
+// test/chaos.test.ts covers everything at once; this one aims at the window between a caller's
+// hand-off (its handler called in place) and the worker that runs the attempt
+it.effect.prop(
+  "hand-offs under pause, resize and interrupted callers: a started task is never dropped or cancelled",
+  {
+    actions: fc.array(handOff, { maxLength: 14 }),
+    workers: fc.integer({ min: 1, max: 3 }),
+    capacity: fc.integer({ min: 1, max: 3 }),
+    strategy: fc.constantFrom("suspend" as const, "dropping" as const, "sliding" as const)
+  },
+  ({ actions, capacity, strategy, workers }) =>
+    Effect.scoped(Effect.gen(function*() {
+      const started = new Set<number>()
+      const startedWhenInterrupted = new Set<number>()
+      const sup = yield* Supervisor.make({
+        workers,
+        capacity,
+        strategy,
+        outcomesBuffer: 1000,
+        handler: (task: { readonly id: number; readonly millis: number }) => {
+          started.add(task.id)
+          return task.millis === 0 ? Effect.succeed(task.id) : Effect.as(Effect.sleep(task.millis), task.id)
+        }
+      })
+      const outcomes: Array<{ readonly _tag: string; readonly id: number }> = []
+      yield* Effect.fork(
+        Stream.runForEach(sup.outcomes, (o) => Effect.sync(() => outcomes.push({ _tag: o._tag, id: o.task.id })))
+      )
+      yield* settle
+      const callers: Array<{ readonly id: number; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }> = []
+      let id = 0
+      for (const action of actions) {
+        switch (action._tag) {
+          case "execute": {
+            const task = { id: id++, millis: action.millis }
+            callers.push({ id: task.id, fiber: yield* Effect.fork(sup.execute(task)) })
+            break
+          }
+          case "submit":
+            yield* Effect.fork(sup.submit({ id: id++, millis: 1 }))
+            break
+          case "pause":
+            yield* sup.pause
+            break
+          case "resume":
+            yield* sup.resume
+            break
+          case "resize":
+            yield* Effect.ignore(sup.resize(action.workers))
+            break
+          case "interrupt":
+            if (callers.length > 0) {
+              const caller = callers[action.index % callers.length]!
+              if (started.has(caller.id)) startedWhenInterrupted.add(caller.id)
+              yield* Fiber.interrupt(caller.fiber)
+            }
+            break
+          case "yield":
+            yield* Effect.repeatN(Effect.yieldNow(), action.times)
+            break
+        }
+        // what an action forked runs before the next action: a pause right after an execute
+        // then lands between the caller's hand-off and the worker's first step
+        yield* Effect.yieldNow()
+      }
+      yield* sup.resume
+      const stopping = yield* Effect.fork(sup.shutdown)
+      yield* TestClock.adjust("1 minute")
+      const summary = yield* Fiber.join(stopping)
+      yield* settle
+      const ids = outcomes.map((o) => o.id)
+      expect(new Set(ids).size).toBe(ids.length)
+      expect(summary.stats.submitted).toBe(ids.length)
+      // a graceful stop of finite tasks: nothing that started ends Dropped or Interrupted
+      expect(outcomes.filter((o) => o._tag === "Dropped" && started.has(o.id))).toEqual([])
+      expect(outcomes.filter((o) => o._tag === "Interrupted" && startedWhenInterrupted.has(o.id))).toEqual([])
+    })),
+  { fastCheck: { numRuns: handOffRuns }, timeout: 30_000 + handOffRuns * 30 }
+)
