@@ -107,7 +107,8 @@ it.effect.prop(
     stop: fc.constantFrom("shutdown" as const, "shutdownNow" as const, "scope" as const),
     // no resource, timeout, retry, rate limit or key: dormant workers, sync attempts in place
     // and `execute` in the caller are possible only then
-    bare: fc.boolean()
+    bare: fc.boolean(),
+    stepYield: fc.boolean()
   },
   (p) =>
     Effect.gen(function*() {
@@ -285,6 +286,9 @@ it.effect.prop(
             yield* Effect.repeatN(Effect.yieldNow(), a.times)
             break
         }
+        // half the runs let what an action forked run before the next action (a pause then lands
+        // between an execute's hand-off and its worker's first step, and so on)
+        if (p.stepYield) yield* Effect.yieldNow()
       }
 
       // stop, and make sure the stop ends (never-ending tasks get a harder stop after a while)
