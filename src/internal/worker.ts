@@ -48,6 +48,8 @@ const EVENT_LOOP_SLICE_MS = 10
 const PROBE_EVERY_MS = 2
 /** About how much work (by measured task time) one chunk sent to a thread holds. */
 const SENT_CHUNK_MS = 2
+/** The most sync tasks that end in place between two clock reads (see `endInPlace`). */
+const UNCLOCKED_MAX = 32
 
 /** A task with a handle runs in its own fiber (`cancel` reaches it alone): not in a chunk. */
 const hasHandles = <T>(chunk: ReadonlyArray<Entry<T>>, from: number): boolean => {
@@ -89,8 +91,12 @@ export interface Slot<T> extends Runner {
   completed: number
   futile: number
   incarnation: number
-  /** the clock at the end of the task just run in this chunk; -1 between chunks */
+  /** the clock's last read in this chunk (as its first task starts, then as tasks end); -1 between chunks */
   now: number
+  /** sync tasks that ended in place since the clock was last read: their samples are pending */
+  unclocked: number
+  /** how many may end before the next read: doubles while the clock stands still (`endInPlace`) */
+  every: number
   /** when `active` started */
   startedAt: number
   /** woken by `signal` and not yet looking for work (counted in `waking`) */
@@ -261,6 +267,8 @@ export class Workers<T, A, E, R, S, Res> {
       futile: 0,
       incarnation: 0,
       now: -1,
+      unclocked: 0,
+      every: 1,
       startedAt: 0,
       woken: false,
       dormant: false
@@ -711,6 +719,7 @@ export class Workers<T, A, E, R, S, Res> {
       const chunk = slot.chunk!
       while (true) {
         if (stopping() || this.paused) {
+          this.clockOut(slot)
           if (awaiting !== undefined) return settled(step)
           if (inFlight > 0 || leftovers.length > 0) return pipelined(step)
           this.returnChunk(slot)
@@ -718,6 +727,7 @@ export class Workers<T, A, E, R, S, Res> {
         }
         if (slot.index >= chunk.length) break
         if (run !== undefined && !hasHandles(chunk, slot.index)) {
+          this.clockOut(slot)
           ran = true
           const flight = this.flightOf(slot, chunk)
           if (flight === undefined || sendNow(flight)) continue
@@ -744,6 +754,8 @@ export class Workers<T, A, E, R, S, Res> {
           return ended.onFailure(thrown(error))
         }
         if (value === NOT_IMMEDIATE) {
+          // its duration starts at the read that takes the pending samples
+          if (this.clockOut(slot)) slot.startedAt = slot.now
           this.leftPlace(slot)
           if (this.inPlace) {
             this.inPlace = false
@@ -753,17 +765,22 @@ export class Workers<T, A, E, R, S, Res> {
         }
         this.inPlace = true
         this.runningInPlace = slot
-        succeeded(value)
-        if (slot.scope.used) return this.closeAttempt(slot, Exit.void, step)
+        succeeded(value, true)
+        if (slot.scope.used) {
+          this.clockOut(slot)
+          return this.closeAttempt(slot, Exit.void, step)
+        }
       }
+      this.clockOut(slot)
       slot.chunk = undefined
       this.holders.delete(slot)
       return this.endChunk(next, ran)
     }
-    const succeeded = (value: A): void => {
+    const succeeded = (value: A, inPlace: boolean): void => {
       const entry = slot.active!
       slot.active = undefined
-      this.finish(slot, entry, slot.startedAt)
+      if (inPlace) this.endInPlace(slot, entry)
+      else this.finish(slot, entry, slot.startedAt)
       slot.completed++
       ledger.succeed(entry, value, slot.attempts)
     }
@@ -777,7 +794,7 @@ export class Workers<T, A, E, R, S, Res> {
         return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), step) : step()
       },
       onSuccess: (value: A): Effect.Effect<Stop, never, R> => {
-        succeeded(value)
+        succeeded(value, false)
         return slot.scope.used ? this.closeAttempt(slot, Exit.void, step) : step()
       }
     }
@@ -824,10 +841,11 @@ export class Workers<T, A, E, R, S, Res> {
     const { clock, ledger } = this.env
     ledger.take(entry)
     this.env.released()
-    // the previous task of this chunk just ended: its end time is this one's start time
-    const startedAt = slot.now >= 0 ? slot.now : clock.unsafeCurrentTimeMillis()
-    ledger.metrics.waiting.update(startedAt - entry.enqueuedAt)
-    return startedAt
+    // the clock's last read in this chunk, at the end of the previous task (or of a run of
+    // them: see `endInPlace`) is this one's start time
+    if (slot.now < 0) slot.now = clock.unsafeCurrentTimeMillis()
+    ledger.metrics.waiting.update(slot.now - entry.enqueuedAt)
+    return slot.now
   }
 
   /** The attempt at an entry; its outcome is recorded by the caller. */
@@ -937,13 +955,48 @@ export class Workers<T, A, E, R, S, Res> {
 
   /** An entry's attempt ended: the worker lets go of it, before its outcome is recorded. */
   private finish(slot: Slot<T>, entry: Entry<T>, startedAt: number): void {
-    const { clock, ledger, queue } = this.env
+    this.letGo(entry)
+    this.clockIn(slot, startedAt)
+  }
+
+  private letGo(entry: Entry<T>): void {
     if (entry.handle !== undefined) entry.handle.fiber = undefined
     // a key limit may have lifted; or, draining, the last task ended and parked workers can leave
-    if (queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
-    const now = clock.unsafeCurrentTimeMillis()
+    if (this.env.queue.finished(entry) || !this.env.lifecycle.isOpen) this.signal()
+  }
+
+  /**
+   * `finish` for a sync task that ended in place, without a clock read each (~40 ns of a task
+   * of ~250 ns here). While reads find the clock standing still, up to `every` such tasks end
+   * between two reads, `every` doubling up to `UNCLOCKED_MAX`; a read that finds the clock
+   * moved sets it back to one. The read takes the run's duration samples: the time since the
+   * previous read for the last task, zero for the others (each started at that read, `begin`).
+   * Count and sum stay exact, and so does each sample at the clock's resolution unless two
+   * ticks fall in one run (which spans at most twice the run before it, in which none fell).
+   * The worker takes the pending samples before it leaves the run (`clockOut`).
+   */
+  private endInPlace(slot: Slot<T>, entry: Entry<T>): void {
+    this.letGo(entry)
+    if (slot.unclocked + 1 < slot.every) slot.unclocked++
+    else this.clockIn(slot, slot.startedAt)
+  }
+
+  /** Reads the clock at the end of a task that started at `startedAt` (see `endInPlace`). */
+  private clockIn(slot: Slot<T>, startedAt: number): void {
+    const { duration } = this.env.ledger.metrics
+    const now = this.env.clock.unsafeCurrentTimeMillis()
+    for (; slot.unclocked > 0; slot.unclocked--) duration.update(0)
+    slot.every = now !== startedAt ? 1 : slot.every < UNCLOCKED_MAX ? slot.every * 2 : UNCLOCKED_MAX
     slot.now = now
-    ledger.metrics.duration.update(now - startedAt)
+    duration.update(now - startedAt)
+  }
+
+  /** Takes the pending samples of a run of in-place tasks (see `endInPlace`); true if any. */
+  private clockOut(slot: Slot<T>): boolean {
+    if (slot.unclocked === 0) return false
+    slot.unclocked--
+    this.clockIn(slot, slot.now)
+    return true
   }
 
   private closeAttempt(
