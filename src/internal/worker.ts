@@ -475,10 +475,6 @@ export class Workers<T, A, E, R, S, Res> {
     }
     const active = slot.active
     slot.active = undefined
-    if (active !== undefined && active.state === ACTIVE) {
-      queue.finished(active)
-      ledger.record(active, Outcome.interrupted(active.task), slot.attempts, !active.started)
-    }
     for (const flight of slot.flights) {
       for (const entry of flight) {
         if (entry.state !== ACTIVE) continue
@@ -489,7 +485,17 @@ export class Workers<T, A, E, R, S, Res> {
     slot.flights.length = 0
     this.returnChunk(slot)
     this.returnUnstarted(slot)
-    return slot.scope.close(exit)
+    // the running entry's outcome once its attempt's finalizers have run (as in `closeAttempt`)
+    const closed = Effect.onExit(slot.scope.close(exit), (closing) =>
+      Effect.sync(() => {
+        if (active === undefined || active.state !== ACTIVE) return
+        queue.finished(active)
+        const outcome = Exit.isFailure(closing)
+          ? Outcome.defect(active.task, Cause.squash(closing.cause), closing.cause)
+          : Outcome.interrupted(active.task)
+        ledger.record(active, outcome, slot.attempts, !active.started)
+      }))
+    return Effect.catchAllCause(closed, () => Effect.void)
   }
 
   /** Puts the entries a chunk's resource never began back in front, oldest first. */
@@ -765,11 +771,12 @@ export class Workers<T, A, E, R, S, Res> {
         }
         this.inPlace = true
         this.runningInPlace = slot
-        succeeded(value, true)
         if (slot.scope.used) {
-          this.clockOut(slot)
-          return this.closeAttempt(slot, Exit.void, step)
+          // its finalizers run before its outcome is recorded, and their time is its own
+          if (this.clockOut(slot)) slot.startedAt = slot.now
+          return ended.onSuccess(value)
         }
+        succeeded(value, true)
       }
       this.clockOut(slot)
       slot.chunk = undefined
@@ -784,18 +791,44 @@ export class Workers<T, A, E, R, S, Res> {
       slot.completed++
       ledger.succeed(entry, value, slot.attempts)
     }
-    // the entry whose attempt ended is the slot's `active` one
+    // `closing`: the defects of the attempt's scope closing (after a success, `cause` is empty)
+    const failed = (cause: Cause.Cause<E | TaskTimeout<T>>, closing?: Cause.Cause<never>): void => {
+      const entry = slot.active!
+      slot.active = undefined
+      this.finish(slot, entry, slot.startedAt)
+      const outcome = this.failureOutcome(slot, entry, cause)
+      ledger.record(
+        entry,
+        closing === undefined
+          ? outcome
+          : Outcome.defect(
+            entry.task,
+            Cause.squash(closing),
+            Cause.isEmpty(cause) ? closing : Cause.sequential(cause, closing)
+          ),
+        slot.attempts
+      )
+    }
+    // The entry whose attempt ended is the slot's `active` one. An attempt that used its scope
+    // is recorded once the scope has closed (a waiter sees its finalizers done); a finalizer's
+    // defect makes the outcome a `Defect`, and the worker carries on.
     const ended = {
       onFailure: (cause: Cause.Cause<E | TaskTimeout<T>>): Effect.Effect<Stop, never, R> => {
-        const entry = slot.active!
-        slot.active = undefined
-        this.finish(slot, entry, slot.startedAt)
-        ledger.record(entry, this.failureOutcome(slot, entry, cause), slot.attempts)
-        return slot.scope.used ? this.closeAttempt(slot, Exit.failCause(cause), step) : step()
+        if (!slot.scope.used) {
+          failed(cause)
+          return step()
+        }
+        return this.closeAttempt(slot, Exit.failCause(cause), (closing) => failed(cause, closing), step)
       },
       onSuccess: (value: A): Effect.Effect<Stop, never, R> => {
-        succeeded(value, false)
-        return slot.scope.used ? this.closeAttempt(slot, Exit.void, step) : step()
+        if (!slot.scope.used) {
+          succeeded(value, false)
+          return step()
+        }
+        return this.closeAttempt(slot, Exit.void, (closing) => {
+          if (closing === undefined) succeeded(value, false)
+          else failed(Cause.empty, closing)
+        }, step)
       }
     }
     return Effect.suspend(next)
@@ -999,9 +1032,15 @@ export class Workers<T, A, E, R, S, Res> {
     return true
   }
 
+  /**
+   * Closes the attempt's scope, then `record`s its outcome with the close's defects (if any)
+   * in the same uninterruptible region: an interruption between the two would make `handBack`
+   * record a task that ended as interrupted.
+   */
   private closeAttempt(
     slot: Slot<T>,
     exit: Exit.Exit<unknown, unknown>,
+    record: (closing: Cause.Cause<never> | undefined) => void,
     next: () => Effect.Effect<Stop, never, R>
   ): Effect.Effect<Stop, never, R> {
     // Its finalizers may wait. A worker running sync tasks in place had wake-ups skipped for
@@ -1011,7 +1050,13 @@ export class Workers<T, A, E, R, S, Res> {
       this.runningInPlace = undefined
       if (this.inPlace) this.wakeHelpers(slot)
     }
-    return Effect.flatMap(Effect.uninterruptible(slot.scope.close(exit)), next)
+    const closed = Effect.uninterruptible(
+      Effect.onExit(
+        slot.scope.close(exit),
+        (closing) => Effect.sync(() => record(Exit.isFailure(closing) ? closing.cause : undefined))
+      )
+    )
+    return Effect.flatMap(Effect.catchAllCause(closed, () => Effect.void), next)
   }
 
   private failureOutcome(

@@ -1,0 +1,119 @@
+/**
+ * One regression test per defect found by the second adversarial review (after "Nothing lost,
+ * nothing hangs"), in-process part. Each failed before its fix.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Metric, MetricState, TestClock } from "effect"
+import { Supervisor } from "effect-supervisor"
+
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** The histogram Effect recorded for the supervisor named `name`. */
+const histogram = (metric: string, name: string) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    const state = pairs.find((pair) =>
+      pair.metricKey.name === metric &&
+      pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name)
+    )!.metricState
+    if (!MetricState.isHistogramState(state)) throw new Error(`${metric} is not a histogram`)
+    return state
+  })
+
+describe("a per-task finalizer that dies", () => {
+  it.effect("is a Defect of that task; the worker carries on, nothing restarts or escalates", () =>
+    Effect.gen(function*() {
+      const tasks = Array.from({ length: 10 }, (_, i) => i)
+      const fiber = yield* Effect.fork(Supervisor.run(tasks, {
+        workers: 1,
+        handler: (n: number) => Effect.acquireRelease(Effect.succeed(n), () => Effect.die("release died"))
+      }))
+      yield* TestClock.adjust("1 minute")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary.stats).toMatchObject({ submitted: 10, defects: 10, succeeded: 0, restarts: 0 })
+      expect(summary.failures.map((failure) => [failure._tag, failure.task])).toEqual(
+        tasks.map((task) => ["Defect", task])
+      )
+      expect(summary.failures.map((failure) => failure._tag === "Defect" && failure.defect)).toEqual(
+        tasks.map(() => "release died")
+      )
+    }))
+
+  it.effect("after a typed failure, the outcome is the Defect, with both in its cause", () =>
+    Effect.gen(function*() {
+      const summary = yield* Supervisor.run([1], {
+        workers: 1,
+        handler: (_: number) =>
+          Effect.zipRight(Effect.acquireRelease(Effect.void, () => Effect.die("release died")), Effect.fail("no"))
+      })
+      const [outcome] = summary.failures
+      expect(outcome?._tag).toBe("Defect")
+      expect(outcome?._tag === "Defect" && outcome.defect).toBe("release died")
+      expect(summary.stats).toMatchObject({ defects: 1, failed: 0, restarts: 0 })
+    }))
+})
+
+describe("waiters see a task's finalizers done", () => {
+  it.effect("execute, a handle's await and awaitIdle return only once the task's scope has closed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const order: Array<string> = []
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) =>
+          Effect.as(
+            Effect.acquireRelease(
+              Effect.void,
+              () => Effect.zipRight(Effect.sleep("1 second"), Effect.sync(() => order.push(`released ${n}`)))
+            ),
+            n
+          )
+      })
+      const executed = yield* Effect.fork(Effect.tap(sup.execute(1), () => Effect.sync(() => order.push("executed"))))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(executed)).toBe(1)
+      const handle = yield* sup.submitWithHandle(2)
+      const awaited = yield* Effect.fork(Effect.tap(handle.await, () => Effect.sync(() => order.push("awaited"))))
+      yield* sup.submit(3)
+      const idle = yield* Effect.fork(Effect.tap(sup.awaitIdle, () => Effect.sync(() => order.push("idle"))))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(awaited))._tag).toBe("Success")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(idle)
+      expect(order).toEqual(["released 1", "executed", "released 2", "awaited", "released 3", "idle"])
+    })))
+
+  it.effect("execute of a task whose finalizer dies fails with that defect", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) => Effect.acquireRelease(Effect.succeed(n), () => Effect.die("release died"))
+      })
+      const exit = yield* Effect.exit(sup.execute(1))
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Die" && exit.cause.defect).toBe("release died")
+      // the worker that ran it runs the next one
+      expect(yield* sup.stats).toMatchObject({ defects: 1, restarts: 0 })
+    })))
+})
+
+describe("a task's finalizer time", () => {
+  it.effect("is its own duration, and the next task's start is read after it", () =>
+    Effect.gen(function*() {
+      const name = "finalizer-time"
+      const fiber = yield* Effect.fork(Supervisor.run([0, 1], {
+        workers: 1,
+        name,
+        handler: (n: number) =>
+          n === 0
+            ? Effect.acquireRelease(Effect.void, () => Effect.sleep("1 second"))
+            : Effect.sleep("10 millis")
+      }))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      const duration = yield* histogram("supervisor_task_duration_ms", name)
+      expect([duration.count, duration.min, duration.max]).toEqual([2, 10, 1000])
+      // task 1 waited in the queue while task 0's finalizer ran
+      const queued = yield* histogram("supervisor_task_queued_ms", name)
+      expect(queued.max).toBe(1000)
+    }))
+})
