@@ -3,7 +3,7 @@
  * nothing hangs"), in-process part. Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, MetricState, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Metric, MetricState, TestClock } from "effect"
 import { Supervisor } from "effect-supervisor"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
@@ -116,4 +116,33 @@ describe("a task's finalizer time", () => {
       const queued = yield* histogram("supervisor_task_queued_ms", name)
       expect(queued.max).toBe(1000)
     }))
+})
+
+describe("a producer waiting for room", () => {
+  it.effect("wakes for fewer free slots than a batch: slow tasks do not leave it waiting", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const sup = yield* Supervisor.make({
+        workers: 4,
+        capacity: 1024,
+        handler: (n: number) => Effect.as(Effect.sleep("1 minute"), n)
+      })
+      // four start at once, so all 1028 fit: 4 running, 1024 queued
+      yield* sup.submitAll(Array.from({ length: 1028 }, (_, i) => i))
+      expect(yield* sup.stats).toMatchObject({ submitted: 1028, running: 4, queued: 1024 })
+    })))
+
+  it.effect("is not deadlocked by a task that waits for what the producer does after submitting", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        capacity: 8,
+        handler: (n: number) => n === 0 ? Effect.as(Deferred.await(gate), n) : Effect.succeed(n)
+      })
+      // task 0 runs (its slot free) and 8 wait: every slot is needed
+      yield* sup.submitAll(Array.from({ length: 9 }, (_, i) => i))
+      yield* Deferred.succeed(gate, undefined)
+      yield* sup.awaitIdle
+      expect(yield* sup.stats).toMatchObject({ submitted: 9, succeeded: 9 })
+    })))
 })

@@ -80,6 +80,8 @@ export class Admission<T, A, E, S> {
   private readonly spaceWaiters = new Set<() => void>()
   /** free slots that wake waiting producers: a worker's chunk, at most a quarter of capacity */
   private readonly lowWater: number
+  /** a `wakeSoon` is armed */
+  private soon = false
 
   constructor(
     private readonly queue: TaskQueue<T>,
@@ -116,12 +118,27 @@ export class Admission<T, A, E, S> {
    * A task started or was cancelled before it started: its slot is free again. Waiting
    * producers wake once a batch of slots is free (`lowWater`), one per free slot: waking one
    * per started task made a full queue cost a producer round trip per task (~4–7 µs measured).
+   * Fewer free slots wake them within an event-loop turn (`wakeSoon`): tasks that start
+   * slowly, or wait for something the producer does next, must not leave it waiting.
    */
   release(): void {
     this.notStarted--
     if (this.spaceWaiters.size === 0) return
+    if (this.options.capacity - this.notStarted >= this.lowWater) this.wakeProducers()
+    else if (!this.soon) {
+      this.soon = true
+      setImmediate(this.wakeSoon)
+    }
+  }
+
+  private readonly wakeSoon = (): void => {
+    this.soon = false
+    this.wakeProducers()
+  }
+
+  /** Wakes waiting producers, oldest first, one per free slot. */
+  private wakeProducers(): void {
     let free = this.options.capacity - this.notStarted
-    if (free < this.lowWater) return
     for (const waiter of this.spaceWaiters) {
       if (free-- <= 0) return
       this.spaceWaiters.delete(waiter)
