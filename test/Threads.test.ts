@@ -13,6 +13,7 @@ import {
   pipe,
   Schedule,
   Scope,
+  Stream,
   Tracer
 } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
@@ -29,8 +30,10 @@ import {
   Die,
   Echo,
   Exit as ExitRequest,
+  ExitSoon,
   Fail,
   Info,
+  Interrupts,
   Late,
   ModelMissing,
   Request,
@@ -41,6 +44,7 @@ import {
   Throw,
   Throws,
   Touchy,
+  Undescribable,
   Wait
 } from "./fixtures/threads/requests.js"
 
@@ -186,6 +190,96 @@ describe("Threads: one thread", () => {
       }),
     90_000
   )
+})
+
+describe("Threads: what the second review found", () => {
+  it.live("a defect JSON cannot describe is that task's Defect, in place or in a fiber; the thread carries on", () =>
+    Effect.gen(function*() {
+      const kinds = ["bigint", "field", "toJSON"] as const
+      const tasks: Array<Request> = [
+        ...kinds.flatMap((kind) => [false, true].map((later) => new Undescribable({ kind, later }))),
+        new Echo({ n: 1 })
+      ]
+      const summary = yield* runSummed(tasks)
+      expect(summary.state).toBe(1)
+      expect(summary.stats).toMatchObject({ succeeded: 1, defects: 6, restarts: 0 })
+      for (const failure of summary.failures) {
+        expect(failure._tag === "Defect" && String(failure.defect)).toContain("cannot cross a thread")
+      }
+    }))
+
+  it.live("a handler that interrupts itself ends Interrupted (started, not pending); the thread is not restarted", () =>
+    Effect.gen(function*() {
+      const tasks: Array<Request> = [
+        new Interrupts({ later: false }),
+        new Interrupts({ later: true }),
+        new Echo({ n: 2 })
+      ]
+      const summary = yield* runSummed(tasks)
+      expect(summary.state).toBe(2)
+      expect(summary.stats).toMatchObject({ succeeded: 1, interrupted: 2, restarts: 0 })
+      expect(summary.pending).toEqual([])
+    }))
+
+  it.live("a thread that died while idle: the next chunk goes back to the queue and runs on a fresh thread", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const before = yield* info(supervisor)
+      yield* Threads.execute(supervisor, new ExitSoon({ ms: 20 }))
+      // real time: the thread exits on its own timer, 20 ms after its reply
+      yield* Effect.sleep("300 millis")
+      yield* supervisor.submitAll([1, 2, 3].map((n) => new Echo({ n })))
+      yield* supervisor.awaitIdle
+      expect(yield* supervisor.stats).toMatchObject({ succeeded: 5, failed: 0, restarts: 1 })
+      expect((yield* info(supervisor)).threadId).not.toBe(before.threadId)
+    })))
+
+  it.live("a stray message fails the task it was running; the ones sent behind it run on the next thread", () =>
+    Effect.gen(function*() {
+      const stray = new Stray({ messages: [null] })
+      const summary = yield* runSummed([new Echo({ n: 1 }), stray, new Echo({ n: 2 }), new Echo({ n: 3 })])
+      expect(summary.state).toBe(6)
+      expect(summary.stats).toMatchObject({ succeeded: 3, failed: 1, restarts: 1 })
+      expect(summary.failures.map((failure) => failure.task)).toEqual([stray])
+    }))
+
+  it.live("shutdownNow behind a spinning task: the tasks sent behind it are pending (never begun)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const behind = [1, 2, 3].map((n) => new Echo({ n }))
+      yield* supervisor.submitAll([new Spin(), ...behind])
+      yield* running(supervisor)
+      const summary = yield* supervisor.shutdownNow
+      expect(summary.stats).toMatchObject({ submitted: 4, interrupted: 4, running: 0, queued: 0 })
+      expect(summary.pending).toEqual(behind)
+    })))
+
+  it.live("tasks handed back after a crash keep their order across both chunks in flight", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const order: Array<number> = []
+      yield* supervisor.outcomes.pipe(
+        Stream.runForEach((outcome) =>
+          Effect.sync(() => {
+            if (outcome._tag === "Success" && typeof outcome.value === "number") order.push(outcome.value)
+          })
+        ),
+        Effect.forkScoped
+      )
+      yield* Effect.yieldNow()
+      const echoes = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => new Echo({ n: from + i }))
+      // by the crash, chunks have grown (to their time budget): the one that holds it has more
+      // behind it, and the next one is in flight too; both go back, together
+      yield* supervisor.submitAll([...echoes(0, 150), new ExitRequest({ code: 1 }), ...echoes(150, 400)])
+      yield* supervisor.awaitIdle
+      expect(yield* supervisor.stats).toMatchObject({ succeeded: 400, failed: 1, restarts: 1 })
+      // a poll: the outcomes stream delivers on its own fiber
+      yield* Effect.sync(() => order.length).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (n) => n === 400 })
+      )
+      expect(order).toEqual(Array.from({ length: 400 }, (_, i) => i))
+    })))
 })
 
 describe("Threads: a bad spec", () => {

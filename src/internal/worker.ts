@@ -974,7 +974,8 @@ export class Workers<T, A, E, R, S, Res> {
     // gone already when its worker was interrupted (`handBack` recorded them): a late reply
     const at = slot.flights.indexOf(flight.entries)
     if (at >= 0) slot.flights.splice(at, 1)
-    this.returnUnstarted(slot)
+    // a dying thread hands back the unstarted entries of both flights: together, oldest first
+    if (slot.flights.length === 0) this.returnUnstarted(slot)
   }
 
   /** Sends a flight through the resource's effect (`ChunkRunner.run`); returns the wait for it. */

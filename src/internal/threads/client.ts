@@ -24,7 +24,7 @@ import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
 import type { Validated } from "./spec.js"
 import type { Reply, Thread } from "./thread.js"
-import { markCrashed, post, settlesWithin, spawn, terminate } from "./thread.js"
+import { post, settlesWithin, spawn, terminate } from "./thread.js"
 
 /** A reply's value decoded: an `Exit` when its Schema decodes synchronously (almost always). */
 type Decoded = Exit.Exit<unknown, unknown> | Effect.Effect<unknown, unknown>
@@ -136,7 +136,8 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         const answered = new Promise<void>((resolve) =>
           thread.pending.set(id, (reply) => {
             thread.inChunks.delete(id)
-            if (unstarted !== undefined && !(reply instanceof WorkerCrashed) && reply[1] === 1) unstarted()
+            const never = reply instanceof WorkerCrashed ? reply.cause instanceof NotStarted : reply[1] === 1
+            if (unstarted !== undefined && never) unstarted()
             resolve()
           })
         )
@@ -145,15 +146,14 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         post(thread, [0, [id, 1]])
         return Effect.flatMap(settlesWithin(answered, graceMillis), (stopped) => {
           if (stopped) return Effect.void
-          thread.pending.delete(id)
           // another call may have had this thread replaced already
-          if (thread.crashed !== undefined) return Effect.void
-          const cause = new Error(
-            `worker thread ${thread.threadId} did not stop within ${Duration.format(options.grace)}`
+          if (thread.crashed !== undefined || thread.ending !== undefined) return Effect.void
+          // its requests fail once it has exited (the ones it never began as `NotStarted`),
+          // this one's wait included: `unstarted` then hands it back
+          return replace(
+            thread,
+            new Error(`worker thread ${thread.threadId} did not stop within ${Duration.format(options.grace)}`)
           )
-          // at once, so that other calls in flight on this thread fail now, and replace it once
-          markCrashed(thread, cause)
-          return replace(thread, cause)
         })
       })
 
@@ -168,6 +168,9 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
           return decodeCause(reply[2])
         case 1:
           return Exit.die(new Error("the thread ended the request without a value"))
+        case 4:
+          // as an in-process handler that interrupts itself: the task ends `Interrupted`
+          return Exit.interrupt(FiberId.none)
       }
     }
 
@@ -218,7 +221,9 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
       landed: (later: Effect.Effect<void> | undefined) => void
     ): void => {
       if (thread.crashed !== undefined) {
-        for (let i = 0; i < requests.length; i++) onExit(i, Exit.fail(thread.crashed))
+        // it died before this chunk was sent (idle, or while another call waited): none began
+        const never = new WorkerCrashed({ cause: new NotStarted(String(thread.crashed.cause)) })
+        for (let i = 0; i < requests.length; i++) onExit(i, Exit.fail(never))
         return landed(undefined)
       }
       thread.chunks = true

@@ -20,6 +20,7 @@ import type * as Worker from "@effect/platform/Worker"
 import { isWorkerError, WorkerError } from "@effect/platform/WorkerError"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -53,7 +54,29 @@ export type Handlers<A extends Schema.TaggedRequest.All, R> = {
 /** The longest a thread holds finished replies while it runs a chunk's synchronous requests. */
 const FLUSH_EVERY_MS = 2
 
-const encodeCause = (cause: Cause.Cause<WorkerError>) => WorkerError.encodeCause(cause)
+/**
+ * A cause as it crosses to the main side. A defect the encoding cannot describe (a BigInt, a
+ * `toJSON` that throws) crosses as a plain `Error` with what can be said of it: the task still
+ * gets its outcome, and the thread lives on.
+ */
+const encodeCause = (cause: Cause.Cause<WorkerError>): unknown => {
+  try {
+    return WorkerError.encodeCause(cause)
+  } catch (error) {
+    const described = Cause.defects(cause).pipe(Chunk.map(describe), Chunk.join("; "))
+    return WorkerError.encodeCause(
+      Cause.die(new Error(`a defect that cannot cross a thread (${describe(error)}): ${described}`))
+    )
+  }
+}
+
+const describe = (value: unknown): string => {
+  try {
+    return typeof value === "bigint" ? `${value}n` : value instanceof Error ? value.message : String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
 
 /** The reply for a request whose result could not be encoded or sent. */
 const failed = (
@@ -95,9 +118,12 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     const queued = new Map<number, unknown>()
     const started = (WT.workerData as { effectSupervisorStarted?: Float64Array } | null)?.effectSupervisorStarted
     let current: number | undefined
+    // an interruption from here on is the thread's own (see `reply`)
+    let closing = false
     // closing: queued requests never start (the main side has failed them already)
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        closing = true
         queued.clear()
         return Fiber.interruptAll(Array.from(fibers.values()))
       })
@@ -126,7 +152,10 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       if (Exit.isSuccess(exit)) return encoded(encoders(request!).success(exit.value), 0)
       const failure = Cause.failureOption(exit.cause)
       if (failure._tag === "None") {
-        outbox.add([id, 3, encodeCause(exit.cause as never)])
+        // interrupted, and the thread is not closing: by the handler itself, or by the main side
+        // (whose caller has its answer already)
+        if (!closing && Cause.isInterruptedOnly(exit.cause)) outbox.add([id, 4])
+        else outbox.add([id, 3, encodeCause(exit.cause as never)])
         return undefined
       }
       const error = failure.value

@@ -34,8 +34,10 @@ export interface SpawnOptions<LE = never> {
 
 /**
  * A reply of the thread to request `id`, as @effect/platform's runner sends it:
- * `[id, 0, [value]]` success, `[id, 2, error]` typed failure, `[id, 3, cause]` defect or
- * interruption (`[id, 1]` ends a stream; never sent for an effect).
+ * `[id, 0, [value]]` success, `[id, 2, error]` typed failure, `[id, 3, cause]` defect, or
+ * interruption by the closing thread; `[id, 4]`: interrupted while the thread is not closing
+ * (the handler interrupted itself, or the main side asked); `[id, 1]`: a chunk's request
+ * dropped before the thread began it.
  *
  * @internal
  */
@@ -44,6 +46,7 @@ export type Reply =
   | readonly [id: number, kind: 1]
   | readonly [id: number, kind: 2, error: unknown]
   | readonly [id: number, kind: 3, cause: unknown]
+  | readonly [id: number, kind: 4]
 
 /**
  * A request, inside the platform's `[0, request]` envelope: `[id, 0, payload]` runs at once,
@@ -75,6 +78,7 @@ const isReply = (reply: unknown): reply is Reply => {
     case 0:
       return reply.length === 3 && Array.isArray(reply[2])
     case 1:
+    case 4:
       return reply.length === 2
     case 2:
     case 3:
@@ -133,6 +137,11 @@ export interface Thread {
   ready: boolean
   /** set once the thread is gone (crashed, exited or terminated); later calls fail with it */
   crashed: WorkerCrashed | undefined
+  /**
+   * Why we are terminating it, set as we start to: its requests fail with it once it has
+   * exited, when `started` says which ones it never began.
+   */
+  ending: unknown
   /** resolves when the thread has exited */
   readonly exited: Promise<void>
   /** closing it stops the thread (asks it to stop, terminates it after `grace`) */
@@ -185,13 +194,14 @@ export const markCrashed = (thread: Thread, cause: unknown, exited = false): voi
 }
 
 /**
- * Terminates the thread now (no grace) and waits until it has exited.
+ * Terminates the thread now (no grace) and waits until it has exited. Its requests fail with
+ * `cause` as it exits: the chunked ones it never began as `NotStarted` (see `markCrashed`).
  *
  * @internal
  */
 export const terminate = (thread: Thread, cause: unknown): Effect.Effect<void> =>
   Effect.suspend(() => {
-    markCrashed(thread, cause)
+    thread.ending ??= cause
     return Effect.promise(() => thread.worker.terminate().then(() => thread.exited))
   })
 
@@ -297,19 +307,20 @@ export const spawn = <LE>(
         ),
         ready: false,
         crashed: undefined,
+        ending: undefined,
         exited: new Promise<void>((resolve) => resolveExited = resolve),
         scope
       }
       worker.on("message", (message: unknown) => {
         if (!isFromThread(message)) {
           // Something other than our runner wrote to the port (user code on the thread, a
-          // library): a reply can no longer be trusted to be ours, so the thread is broken. Its
-          // requests fail with WorkerCrashed now (the restart policy replaces it) and it ends.
-          const cause = new Error(
+          // library): the protocol is broken, so the thread ends. Replies that arrive until it
+          // has exited still settle their requests (a stray message can overtake the replies
+          // flushed after it); the others fail with WorkerCrashed as it exits (the restart
+          // policy replaces it), except those it never began, which go back to the queue.
+          thread.ending ??= new Error(
             `worker thread ${thread.threadId} sent a message outside the protocol: ${preview(message)}`
           )
-          error ??= cause
-          markCrashed(thread, cause)
           worker.terminate()
           return
         }
@@ -340,9 +351,9 @@ export const spawn = <LE>(
         worker.terminate()
       })
       worker.once("exit", (code) => {
-        const cause = fatal !== undefined
+        const cause = thread.ending ?? (fatal !== undefined
           ? new Error(fatal[1])
-          : error ?? new Error(`worker thread ${thread.threadId} exited with code ${code}`)
+          : error ?? new Error(`worker thread ${thread.threadId} exited with code ${code}`))
         Deferred.unsafeDone(ready, Exit.fail(startFailure(options, fatal) ?? new ThreadStartFailed({ file, cause })))
         markCrashed(thread, cause, true)
         resolveExited()
