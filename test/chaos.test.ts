@@ -1,6 +1,6 @@
 /**
  * Chaos in virtual time: random handlers (success, typed failure, defect, synchronous throw,
- * sleep, never ending, resource crash, scoped resources), timeouts, retries, capacity and every
+ * sleep, never ending, resource crash, scoped resources, a scoped resource whose release dies), timeouts, retries, capacity and every
  * strategy, keys and priorities, rate limits, flaky resources under restart policies,
  * interrupted submitters and execute callers, handle cancels, pause/resume/pauseKey, resize up
  * and down, and shutdown vs shutdownNow vs scope close at a random point.
@@ -29,7 +29,7 @@ class Nope extends Data.TaggedError("Nope")<{}> {}
 
 const runs = Number(process.env.CHAOS_RUNS ?? 2000)
 
-type Kind = "succeed" | "sync" | "fail" | "die" | "throw" | "sleep" | "never" | "crash" | "scoped"
+type Kind = "succeed" | "sync" | "fail" | "die" | "throw" | "sleep" | "never" | "crash" | "scoped" | "dyingRelease"
 
 interface Task {
   readonly id: number
@@ -63,7 +63,8 @@ const kind = fc.constantFrom<Kind>(
   "sleep",
   "never",
   "crash",
-  "scoped"
+  "scoped",
+  "dyingRelease"
 )
 const taskAction = fc.record({
   _tag: fc.constantFrom("submit" as const, "offer" as const, "execute" as const, "handle" as const),
@@ -125,6 +126,9 @@ it.effect.prop(
       const open = (resource: number, delta: number) =>
         Effect.sync(() => openTaskScopes.set(resource, (openTaskScopes.get(resource) ?? 0) + delta))
       const violations: Array<string> = []
+      /** tasks whose own scoped resource was acquired / released (a dying release included) */
+      const taskAcquired = new Set<number>()
+      const taskReleased = new Set<number>()
       const handlerFibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       const callers: Array<{ id: number; fiber: Fiber.RuntimeFiber<unknown, unknown>; execute?: true }> = []
       /** `execute` tasks whose caller was interrupted after their handler had been called */
@@ -175,8 +179,19 @@ it.effect.prop(
           case "crash":
             return Effect.fail(new Errors.WorkerCrashed({ cause: task.id }))
           case "scoped":
+          case "dyingRelease":
             return Effect.zipRight(
-              Effect.acquireRelease(open(resource, 1), () => open(resource, -1)),
+              Effect.acquireRelease(
+                Effect.zipRight(open(resource, 1), Effect.sync(() => taskAcquired.add(task.id))),
+                () =>
+                  Effect.zipRight(
+                    open(resource, -1),
+                    Effect.suspend(() => {
+                      taskReleased.add(task.id)
+                      return task.kind === "dyingRelease" ? Effect.die(`release ${task.id} died`) : Effect.void
+                    })
+                  )
+              ),
               Effect.as(Effect.sleep(task.millis), task.id)
             )
         }
@@ -230,7 +245,13 @@ it.effect.prop(
               const ok = yield* Effect.either(sup.offer(task))
               if (ok._tag === "Right" && ok.right) accepted.add(task.id)
             } else if (a._tag === "execute") {
-              callers.push({ id: task.id, fiber: yield* Effect.fork(sup.execute(task)), execute: true })
+              // its answer comes once the task's own finalizers have run
+              const answered = Effect.onExit(sup.execute(task), (exit) =>
+                Effect.sync(() => {
+                  if (Exit.isInterrupted(exit) || !taskAcquired.has(task.id) || taskReleased.has(task.id)) return
+                  violations.push(`execute of ${task.id} returned before its finalizer ran`)
+                }))
+              callers.push({ id: task.id, fiber: yield* Effect.fork(answered), execute: true })
             } else {
               const fiber = yield* Effect.fork(
                 Effect.tap(sup.submitWithHandle(task), (h) =>
@@ -341,6 +362,12 @@ it.effect.prop(
       for (const o of outcomes) {
         if (o._tag === "Success") values.set(o.task.id, o.value)
         if (o._tag === "Dropped" && started.has(o.task.id)) violations.push(`dropped task ${o.task.id} had started`)
+        if (o._tag === "Success" && o.task.kind === "dyingRelease") {
+          violations.push(`task ${o.task.id} succeeded although its finalizer died`)
+        }
+        if (taskAcquired.has(o.task.id) && !taskReleased.has(o.task.id)) {
+          violations.push(`task ${o.task.id} has its outcome but its finalizer never ran`)
+        }
         // a started `execute` task runs on when its caller is interrupted: only a hard stop ends it Interrupted
         if (
           o._tag === "Interrupted" && startedWhenCallerInterrupted.has(o.task.id) && !hardStop &&
