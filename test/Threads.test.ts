@@ -254,6 +254,39 @@ describe("Threads: what the second review found", () => {
       expect(summary.pending).toEqual(behind)
     })))
 
+  it.live("a task cancelled while it waits to be handed back after a crash ends once, Interrupted; it never runs", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })
+      const target = new Echo({ n: 7 })
+      const outcomes: Array<string> = []
+      yield* supervisor.outcomes.pipe(
+        Stream.runForEach((outcome) => Effect.sync(() => outcome.task === target && outcomes.push(outcome._tag))),
+        Effect.forkScoped
+      )
+      yield* Effect.yieldNow()
+      // the worker measures its tasks first, then sends them as chunks
+      yield* supervisor.submitAll(Array.from({ length: 50 }, (_, n) => new Echo({ n })))
+      yield* supervisor.awaitIdle
+      // one chunk: Late (its reply decodes for 300 ms of real time), a crash, and the target,
+      // which the thread never begins: it waits to go back until Late's reply has decoded
+      yield* supervisor.pause
+      yield* supervisor.submitAll([new Late({ n: 1 }), new ExitRequest({ code: 1 })])
+      const caller = yield* Effect.fork(supervisor.execute(target))
+      yield* Effect.yieldNow()
+      yield* supervisor.resume
+      // real time: inside Late's decode, after the crash
+      yield* Effect.sleep("100 millis")
+      yield* Fiber.interrupt(caller)
+      yield* supervisor.awaitIdle
+      const summary = yield* supervisor.shutdown
+      expect(summary.stats).toMatchObject({ submitted: 53, succeeded: 51, failed: 1, interrupted: 1, queued: 0 })
+      // a poll: the outcomes stream delivers on its own fiber
+      yield* Effect.sync(() => outcomes.length).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (n) => n > 0 })
+      )
+      expect(outcomes).toEqual(["Interrupted"])
+    })))
+
   it.live("tasks handed back after a crash keep their order across both chunks in flight", () =>
     Effect.scoped(Effect.gen(function*() {
       const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec) })

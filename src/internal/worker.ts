@@ -501,23 +501,30 @@ export class Workers<T, A, E, R, S, Res> {
   /** Puts the entries a chunk's resource never began back in front, oldest first. */
   private returnUnstarted(slot: Slot<T>): void {
     if (slot.unstarted.length === 0) return
-    const unstarted = slot.unstarted.splice(0).sort((a, b) => a.seq - b.seq)
-    this.env.queue.pushFront(unstarted)
-    this.broadcast()
+    this.pushBack(slot.unstarted.splice(0).sort((a, b) => a.seq - b.seq), 0)
   }
 
-  /** Puts a chunk's unstarted entries back in front; lets the queue forget the others. */
+  /** Puts a chunk's unstarted entries back in front. */
   private returnChunk(slot: Slot<T>): void {
     const chunk = slot.chunk
     if (chunk === undefined) return
     slot.chunk = undefined
     this.holders.delete(slot)
+    this.pushBack(chunk, slot.index)
+  }
+
+  /**
+   * Puts `entries` from `from` on back in front, in their order: those still claimed. The
+   * others were cancelled while this worker held them (their outcome is recorded): the queue
+   * forgets them.
+   */
+  private pushBack(entries: ReadonlyArray<Entry<T>>, from: number): void {
     const { queue } = this.env
     const unstarted: Array<Entry<T>> = []
-    for (let i = slot.index; i < chunk.length; i++) {
-      const entry = chunk[i]!
+    for (let i = from; i < entries.length; i++) {
+      const entry = entries[i]!
       if (entry.state === CLAIMED) unstarted.push(entry)
-      else queue.finished(entry) // cancelled after it was claimed
+      else queue.finished(entry)
     }
     if (unstarted.length > 0) {
       queue.pushFront(unstarted)
