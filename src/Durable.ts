@@ -28,6 +28,7 @@ import * as MemoryStore from "./internal/durable/memoryStore.js"
 import * as internal from "./internal/durable/protocol.js"
 import * as SqliteStore from "./internal/durable/sqlite.js"
 import * as SqlStore from "./internal/durable/sqlStore.js"
+import { isDurationInput } from "./internal/options.js"
 
 /**
  * A durable queue definition (from {@link queue}).
@@ -186,9 +187,9 @@ const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidO
   if (!Number.isInteger(options.maxAttempts) || (options.maxAttempts as number) < 1) {
     return fail(`maxAttempts must be an integer >= 1, got ${String(options.maxAttempts)}`)
   }
-  const lease = Duration.decodeUnknown(options.lease)
+  const lease = finiteDuration(options.lease)
   if (Option.isNone(lease) || Duration.toMillis(lease.value) < 3) {
-    return fail(`lease must be a Duration input of at least 3 millis, got ${String(options.lease)}`)
+    return fail(`lease must be a finite Duration input of at least 3 millis, got ${String(options.lease)}`)
   }
   for (const schema of ["task", "success", "failure"]) {
     if (typeof options[schema] !== "function" && typeof options[schema] !== "object") {
@@ -257,8 +258,12 @@ export const queue = <T, A, E, TI, AI, EI>(
   options: QueueOptions<T, A, E, TI, AI, EI>
 ): Queue<T, A, E> => {
   const invalid = invalidQueue(name, options as unknown as Record<string, unknown>)
+  // whole milliseconds, rounded up: the store keeps integers
   const toMillis = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
-    Option.match(Duration.decodeUnknown(input ?? fallback), { onNone: () => 0, onSome: Duration.toMillis })
+    Option.match(Duration.decodeUnknown(input ?? fallback), {
+      onNone: () => 0,
+      onSome: (duration) => Math.ceil(Duration.toMillis(duration))
+    })
   const definition: Queue<T, A, E> = {
     name,
     task: options.task,
@@ -267,7 +272,7 @@ export const queue = <T, A, E, TI, AI, EI>(
     idempotencyKey: options.idempotencyKey,
     key: options.key,
     maxAttempts: options.maxAttempts,
-    leaseMillis: invalid === undefined ? Duration.toMillis(options.lease) : 0,
+    leaseMillis: invalid === undefined ? toMillis(options.lease, 0) : 0,
     retention: {
       succeededMillis: toMillis(options.retention?.succeeded, "1 day"),
       deadMillis: toMillis(options.retention?.dead, "30 days")
@@ -355,7 +360,7 @@ export interface Producer<T, A, E> {
   /** dead letters (finished at least `olderThan` ago) go back to the queue with fresh attempts */
   readonly retryDead: (
     options?: { readonly olderThan?: Duration.DurationInput | undefined }
-  ) => Effect.Effect<number, internal.StoreError>
+  ) => Effect.Effect<number, internal.StoreError | InvalidOptions>
 }
 
 const states: Record<number, JobState> = { 1: "succeeded", 2: "dead", 3: "cancelled" }
@@ -410,8 +415,10 @@ export const producer = <T, A, E>(
           if (timing instanceof InvalidOptions) return Effect.fail(timing)
           const { delayMillis, priority, runAt } = timing
           const jobs: Array<internal.NewJob> = []
+          let current: T | undefined
           try {
             for (const task of tasks) {
+              current = task
               jobs.push({
                 payload: codec.encodeTask(task),
                 idempotencyKey: queue.idempotencyKey === undefined ? null : queue.idempotencyKey(task),
@@ -425,6 +432,9 @@ export const producer = <T, A, E>(
           } catch (error) {
             // a task the schema refuses (a refinement, or a value typed around the schema)
             if (ParseResult.isParseError(error)) return Effect.fail(error)
+            if (error instanceof Codec.NotJson) {
+              return Effect.fail(ParseResult.parseError(new ParseResult.Type(queue.task.ast, current, error.message)))
+            }
             throw error
           }
           return Effect.succeed(jobs)
@@ -478,8 +488,18 @@ export const producer = <T, A, E>(
           return loop
         },
         cancel: (id) => store.cancel(queue.name, id),
-        retryDead: (options) =>
-          store.retryDead(queue.name, options?.olderThan === undefined ? 0 : Duration.toMillis(options.olderThan))
+        retryDead: (options) => {
+          if (options?.olderThan === undefined) return store.retryDead(queue.name, 0)
+          const olderThan = finiteDuration(options.olderThan)
+          if (Option.isNone(olderThan) || !isDurationInput(options.olderThan)) {
+            return Effect.fail(
+              new InvalidOptions({
+                message: `olderThan must be a finite Duration input, got ${String(options.olderThan)}`
+              })
+            )
+          }
+          return store.retryDead(queue.name, Math.floor(Duration.toMillis(olderThan.value)))
+        }
       }
     })
   )

@@ -22,7 +22,22 @@ export interface Codec<T, A, E> {
  */
 const UNDEFINED = "undefined"
 
-const toText = (encoded: unknown): string | null => encoded === undefined ? null : JSON.stringify(encoded)
+/**
+ * A value JSON would store as something else: `NaN` and the infinities become `null`, which
+ * then does not decode (a job dead for a payload that was valid when offered).
+ *
+ * @internal
+ */
+export class NotJson extends Error {}
+
+const strict = (_key: string, value: unknown): unknown => {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new NotJson(`${value} has no JSON form (it would be stored as null)`)
+  }
+  return value
+}
+
+const toText = (encoded: unknown): string | null => encoded === undefined ? null : JSON.stringify(encoded, strict)
 const fromText = (text: string | null): unknown => text === null ? undefined : JSON.parse(text)
 
 /** @internal */

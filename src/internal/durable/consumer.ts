@@ -24,7 +24,7 @@ import type * as Supervisor from "../../Supervisor.js"
 import { Deadlines, runOwn } from "../deadlines.js"
 import { effectOf } from "../handlerResult.js"
 import { evaluate, NOT_IMMEDIATE, thrown } from "../immediate.js"
-import { validate, validateRetry } from "../options.js"
+import { isDurationInput, validate, validateRetry } from "../options.js"
 import { make as makeSupervisor } from "../supervisor.js"
 import * as Codec from "./codec.js"
 import type {
@@ -78,8 +78,10 @@ class Held<T> {
     readonly attempts: number,
     readonly task: T,
     public deadline: number,
-    /** why the payload could not be decoded: such a job is a dead letter at once */
-    readonly poison: string | undefined
+    /** why the job cannot run (its payload does not decode, its key throws): a dead letter at once */
+    readonly poison: string | undefined,
+    /** its key for the inner supervisor (computed once, here, where a throw is caught) */
+    readonly key: string
   ) {}
 }
 
@@ -93,10 +95,21 @@ const settled = (
   refund = false
 ): Settlement => ({ id: held.id, attempts: held.attempts, status, delayMillis, refund, result, error })
 
+const selfInterrupted: JobError<never> = {
+  _tag: "Defect",
+  message: "the handler interrupted itself (Effect.interrupt)"
+}
+
 const check = (options: Record<string, unknown>): InvalidOptions | undefined => {
-  if (options.timeout === undefined || Option.isNone(Duration.decodeUnknown(options.timeout))) {
+  const timeout = options.timeout
+  if (
+    timeout === undefined || !isDurationInput(timeout) ||
+    Option.isNone(Option.filter(Duration.decodeUnknown(timeout), Duration.isFinite))
+  ) {
     return new InvalidOptions({
-      message: "timeout is required for a durable queue (a Duration input, e.g. \"30 seconds\")"
+      message: `timeout is required for a durable queue: a finite Duration input (e.g. "30 seconds"), got ${
+        String(timeout)
+      }`
     })
   }
   const retry = validateRetry(options.retry)
@@ -126,14 +139,15 @@ export const make = <T, A, E, R>(
       store,
       Codec.make(queue),
       yield* Effect.clock,
-      `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`
+      `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+      keyOf
     )
     // no `timeout` here: the consumer times its jobs itself (see `timeoutLoop`)
     const innerOptions: Supervisor.Options<Held<T>, A, E | TaskTimeout, R> = {
       workers: options.workers,
       handler: (held) => consumer.run(held),
       capacity: Infinity,
-      ...(keyOf === undefined ? {} : { key: (held: Held<T>) => keyOf(held.task) }),
+      ...(keyOf === undefined ? {} : { key: (held: Held<T>) => held.key }),
       ...(options.perKey === undefined ? {} : { perKey: options.perKey }),
       ...(options.name === undefined ? {} : { name: options.name })
     }
@@ -167,6 +181,13 @@ class ConsumerImpl<T, A, E, R> {
   readonly wake = Effect.runSync(Queue.sliding<void>(1))
   readonly room = Effect.runSync(Queue.sliding<void>(1))
   readonly ackSignal = Effect.runSync(Queue.sliding<void>(1))
+  /**
+   * One store write of this consumer's leases at a time: a renewal and an acknowledgement
+   * lock overlapping rows, in no common order, and on PostgreSQL (a pool of connections)
+   * deadlocked each other; each then waited out `deadlock_timeout` (1 s) and one failed,
+   * long enough for leases to run out and jobs to run twice.
+   */
+  readonly writes = Effect.unsafeMakeSemaphore(1)
   /** jobs whose handler did not return at once, timed by one watchdog (see deadlines.ts) */
   readonly deadlines: Deadlines<Held<T>>
   /** the claimer waits for `room`: the next outcome signals it */
@@ -209,7 +230,8 @@ class ConsumerImpl<T, A, E, R> {
     readonly store: StoreService,
     readonly codec: Codec.Codec<T, A, E>,
     readonly clock: { readonly unsafeCurrentTimeMillis: () => number },
-    readonly owner: string
+    readonly owner: string,
+    readonly keyOf: ((task: T) => string) | undefined
   ) {
     this.deadlines = new Deadlines(clock)
     this.leaseMillis = options.queue.leaseMillis
@@ -343,12 +365,20 @@ class ConsumerImpl<T, A, E, R> {
     for (const job of jobs) {
       let task: T | undefined
       let poison: string | undefined
+      let key = ""
       try {
         task = this.codec.decodeTask(job.payload)
       } catch (error) {
         poison = `payload does not decode: ${String(error)}`
       }
-      const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison)
+      if (poison === undefined && this.keyOf !== undefined) {
+        try {
+          key = this.keyOf(task as T)
+        } catch (error) {
+          poison = `its key function threw: ${String(error)}`
+        }
+      }
+      const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison, key)
       // a job this consumer still holds came back: the store's lease on the older delivery ran
       // out (a renewal that failed for too long), so that delivery is over — end it here too
       const older = this.held.get(job.id)
@@ -394,7 +424,9 @@ class ConsumerImpl<T, A, E, R> {
       if (sent.length > 0) {
         const sentAt = this.clock.unsafeCurrentTimeMillis()
         const renewed = yield* Effect.either(
-          this.store.renew(this.options.queue.name, this.owner, sent.map((held) => held.id), this.leaseMillis)
+          this.writes.withPermits(1)(
+            this.store.renew(this.options.queue.name, this.owner, sent.map((held) => held.id), this.leaseMillis)
+          )
         )
         if (renewed._tag === "Right") {
           const kept = new Map(renewed.right.map((row) => [row.id, row.attempts]))
@@ -435,28 +467,31 @@ class ConsumerImpl<T, A, E, R> {
       const batch = this.outcomes.splice(0, this.outcomes.length)
       return Effect.flatMap(this.settlements(batch), (settlements) => {
         const write = settlements.map(([, settlement]) => settlement)
-        return Effect.matchEffect(this.store.settle(this.options.queue.name, this.owner, write), {
-          onFailure: (error) =>
-            Effect.zipRight(
+        return Effect.matchEffect(
+          this.writes.withPermits(1)(this.store.settle(this.options.queue.name, this.owner, write)),
+          {
+            onFailure: (error) =>
+              Effect.zipRight(
+                Effect.sync(() => {
+                  this.outcomes.unshift(...batch)
+                  this.signalAck()
+                }),
+                Effect.zipRight(Effect.logWarning("durable acknowledgement failed; retrying", error), Effect.sleep(100))
+              ),
+            onSuccess: (won) =>
               Effect.sync(() => {
-                this.outcomes.unshift(...batch)
-                this.signalAck()
-              }),
-              Effect.zipRight(Effect.logWarning("durable acknowledgement failed; retrying", error), Effect.sleep(100))
-            ),
-          onSuccess: (won) =>
-            Effect.sync(() => {
-              const winners = new Set(won)
-              for (const [held, settlement] of settlements) {
-                if (!winners.has(held.id)) this.counts.fenced++
-                else if (settlement.status === Status.Ok) this.counts.succeeded++
-                else if (settlement.status === Status.Dead) this.counts.dead++
-                else if (settlement.delayMillis > 0 || settlement.error !== null) this.counts.retried++
-                else this.counts.handedBack++
-              }
-              for (const held of batch) if (this.held.get(held.id) === held) this.held.delete(held.id)
-            })
-        })
+                const winners = new Set(won)
+                for (const [held, settlement] of settlements) {
+                  if (!winners.has(held.id)) this.counts.fenced++
+                  else if (settlement.status === Status.Ok) this.counts.succeeded++
+                  else if (settlement.status === Status.Dead) this.counts.dead++
+                  else if (settlement.delayMillis > 0 || settlement.error !== null) this.counts.retried++
+                  else this.counts.handedBack++
+                }
+                for (const held of batch) if (this.held.get(held.id) === held) this.held.delete(held.id)
+              })
+          }
+        )
       })
     }))
   }
@@ -521,11 +556,18 @@ class ConsumerImpl<T, A, E, R> {
         return dead({ _tag: "Defect", message: String(outcome.defect) })
       case "Interrupted":
       case "Dropped":
-        // back at once, the attempt given back when this consumer chose to end the delivery:
+        // Back at once, the attempt given back: this consumer chose to end the delivery,
         // unstarted (shutdown, or past its deadline) or interrupted by a stop. A process that
         // dies never gets here, so its deliveries still count (a job that kills its process
-        // ends dead); nor does a handler that interrupts itself outside a stop
-        return settled(held, Status.Ready, null, null, 0, !held.started || held.expired || this.interrupting)
+        // ends dead). A lost lease or a cancel drops the job (no settlement); what is left is
+        // a handler that interrupted itself: the delivery counts, and says why it ended.
+        if (!held.started || held.expired || this.interrupting) return settled(held, Status.Ready, null, null, 0, true)
+        return settled(
+          held,
+          held.attempts >= this.options.queue.maxAttempts ? Status.Dead : Status.Ready,
+          null,
+          this.codec.encodeError(selfInterrupted)
+        )
     }
   }
 

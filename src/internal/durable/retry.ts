@@ -31,7 +31,8 @@ export const nextDelay = <In>(
       decision = step[2]
       if (ScheduleDecision.isDone(decision)) return undefined
     }
+    // whole milliseconds: the store keeps integers (a jittered schedule asks for fractions)
     return ScheduleDecision.isContinue(decision)
-      ? Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+      ? Math.max(0, Math.ceil(ScheduleIntervals.start(decision.intervals) - now))
       : undefined
   })

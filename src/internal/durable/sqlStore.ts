@@ -245,43 +245,45 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       RETURNING id, idempotency_key`
   }
 
-  const enqueue: StoreService["enqueue"] = (queue, jobs) =>
-    op(
-      "enqueue",
-      Effect.gen(function*() {
-        const ids: Array<JobId> = new Array(jobs.length)
-        for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
-          const chunk = jobs.slice(start, start + INSERT_CHUNK)
-          const first = chunk[0]!
-          if (uniform(chunk, first)) {
-            const inserted = yield* insertUniform(queue, chunk, first)
-            for (let i = 0; i < inserted.length; i++) ids[start + i] = inserted[i]!
-            continue
-          }
-          const rows = yield* insertChunk(queue, chunk)
-          if (rows.length === chunk.length) {
-            // RETURNING follows the insertion (batch) order on both dialects
-            for (let i = 0; i < rows.length; i++) ids[start + i] = String(rows[i].id)
-            continue
-          }
-          // idempotent enqueue: a key that already exists answers with the existing id
-          const byKey = new Map<string, JobId>()
-          for (const row of rows) if (row.idempotency_key !== null) byKey.set(row.idempotency_key, String(row.id))
-          const keys = chunk.flatMap((job) => job.idempotencyKey === null ? [] : [job.idempotencyKey])
-          const existing = yield* sql<{ id: string | number; idempotency_key: string }>`
-            SELECT id, idempotency_key FROM ${t} WHERE queue = ${queue} AND ${sql.in("idempotency_key", keys)}`
-          for (const row of existing) byKey.set(row.idempotency_key, String(row.id))
-          let unkeyed = rows.filter((row) => row.idempotency_key === null).map((row) => String(row.id))
-          for (let i = 0; i < chunk.length; i++) {
-            const key = chunk[i].idempotencyKey
-            ids[start + i] = key === null ? unkeyed[0] : byKey.get(key)!
-            if (key === null) unkeyed = unkeyed.slice(1)
-          }
+  const enqueue: StoreService["enqueue"] = (queue, jobs) => {
+    const inserts = Effect.gen(function*() {
+      const ids: Array<JobId> = new Array(jobs.length)
+      for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
+        const chunk = jobs.slice(start, start + INSERT_CHUNK)
+        const first = chunk[0]!
+        if (uniform(chunk, first)) {
+          const inserted = yield* insertUniform(queue, chunk, first)
+          for (let i = 0; i < inserted.length; i++) ids[start + i] = inserted[i]!
+          continue
         }
-        signalLocal(queue)
-        return ids
-      })
+        const rows = yield* insertChunk(queue, chunk)
+        if (rows.length === chunk.length) {
+          // RETURNING follows the insertion (batch) order on both dialects
+          for (let i = 0; i < rows.length; i++) ids[start + i] = String(rows[i].id)
+          continue
+        }
+        // idempotent enqueue: a key that already exists answers with the existing id
+        const byKey = new Map<string, JobId>()
+        for (const row of rows) if (row.idempotency_key !== null) byKey.set(row.idempotency_key, String(row.id))
+        const keys = chunk.flatMap((job) => job.idempotencyKey === null ? [] : [job.idempotencyKey])
+        const existing = yield* sql<{ id: string | number; idempotency_key: string }>`
+            SELECT id, idempotency_key FROM ${t} WHERE queue = ${queue} AND ${sql.in("idempotency_key", keys)}`
+        for (const row of existing) byKey.set(row.idempotency_key, String(row.id))
+        let unkeyed = rows.filter((row) => row.idempotency_key === null).map((row) => String(row.id))
+        for (let i = 0; i < chunk.length; i++) {
+          const key = chunk[i].idempotencyKey
+          ids[start + i] = key === null ? unkeyed[0] : byKey.get(key)!
+          if (key === null) unkeyed = unkeyed.slice(1)
+        }
+      }
+      return ids
+    })
+    // all or none: a batch of several statements is one transaction (one statement is anyway)
+    return op(
+      "enqueue",
+      Effect.tap(jobs.length > INSERT_CHUNK ? sql.withTransaction(inserts) : inserts, () => signalLocal(queue))
     )
+  }
 
   const claim: StoreService["claim"] = (queue, owner, limit, leaseMillis) => {
     // a delivery past max_attempts (its consumers died each time) becomes a dead letter
