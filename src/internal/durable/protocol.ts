@@ -94,7 +94,7 @@ export interface ConsumerStats {
   readonly succeeded: number
   /** failed deliveries that were scheduled again */
   readonly retried: number
-  /** jobs this consumer made dead letters */
+  /** dead letters this consumer wrote for its own deliveries (not those its claims dead-letter) */
   readonly dead: number
   /** jobs given back to the queue, their attempt returned: unstarted, or interrupted by a stop */
   readonly handedBack: number
