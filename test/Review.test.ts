@@ -3,21 +3,11 @@
  * nothing hangs"), in-process part. Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Metric, MetricState, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, TestClock } from "effect"
 import { Supervisor } from "effect-supervisor"
+import { histogram } from "./support/metrics.js"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
-
-/** The histogram Effect recorded for the supervisor named `name`. */
-const histogram = (metric: string, name: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const state = pairs.find((pair) =>
-      pair.metricKey.name === metric &&
-      pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name)
-    )!.metricState
-    if (!MetricState.isHistogramState(state)) throw new Error(`${metric} is not a histogram`)
-    return state
-  })
 
 describe("a per-task finalizer that dies", () => {
   it.effect("is a Defect of that task; the worker carries on, nothing restarts or escalates", () =>
@@ -110,10 +100,10 @@ describe("a task's finalizer time", () => {
       }))
       yield* TestClock.adjust("2 seconds")
       yield* Fiber.join(fiber)
-      const duration = yield* histogram("supervisor_task_duration_ms", name)
+      const duration = yield* histogram(name, "supervisor_task_duration_ms")
       expect([duration.count, duration.min, duration.max]).toEqual([2, 10, 1000])
       // task 1 waited in the queue while task 0's finalizer ran
-      const queued = yield* histogram("supervisor_task_queued_ms", name)
+      const queued = yield* histogram(name, "supervisor_task_queued_ms")
       expect(queued.max).toBe(1000)
     }))
 })

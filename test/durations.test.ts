@@ -2,8 +2,9 @@
 // once per run of them rather than once per task (worker.ts, `endInPlace`). A clock that only
 // the tasks move (each adds its duration) makes every sample known in advance.
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, FastCheck as fc, Metric, MetricState } from "effect"
+import { Clock, Effect, FastCheck as fc } from "effect"
 import { Supervisor } from "effect-supervisor"
+import { histogram } from "./support/metrics.js"
 
 type Kind = "sync" | "throw" | "fail" | "async"
 interface Task {
@@ -24,16 +25,6 @@ const manualClock = (sleep: Clock.Clock["sleep"]) => {
   }
   return { clock, advance: (millis: number) => (now += millis) }
 }
-
-const histogram = (name: string, metric: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const state = pairs.find((pair) =>
-      pair.metricKey.name === metric &&
-      pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name)
-    )!.metricState
-    if (!MetricState.isHistogramState(state)) throw new Error(`${metric} is no histogram`)
-    return state
-  })
 
 /** The buckets a sample per task gives (the supervisor's boundaries: 1, 2, 4, … ms). */
 const bucketsOf = (samples: ReadonlyArray<number>, boundaries: ReadonlyArray<number>) =>
