@@ -27,11 +27,13 @@ import { fileURLToPath } from "node:url"
 import {
   Async,
   Boom,
+  Cached,
   Die,
   Echo,
   Exit as ExitRequest,
   ExitSoon,
   Fail,
+  Hold,
   Info,
   Interrupts,
   Late,
@@ -312,6 +314,63 @@ describe("Threads: what the second review found", () => {
         Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (n) => n === 400 })
       )
       expect(order).toEqual(Array.from({ length: 400 }, (_, i) => i))
+    })))
+})
+
+describe("Threads: what the third review found", () => {
+  it.live("a buffer moved already (views of one buffer in later messages) fails only its tasks: no thread dies of it", () =>
+    Effect.gen(function*() {
+      const bytes = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])
+      // Views of one buffer: the first message that carries one moves the whole buffer (views
+      // in that message share it); a later message has nothing left to send, and its tasks end
+      // Defect. Before, the thread that got such a message died of it, and so did every next
+      // one (the tasks went back to the queue each time) until the supervisor escalated.
+      const slices = [0, 2, 4, 6].map((at) => new Sum({ bytes: bytes.subarray(at, at + 2) }))
+      const summary = yield* runSummed([...slices, new Echo({ n: 100 }), new Sum({ bytes })])
+      expect(summary.stats).toMatchObject({ submitted: 6, restarts: 0 })
+      expect(summary.stats.succeeded + summary.stats.defects).toBe(6)
+      expect(summary.stats.succeeded).toBeGreaterThanOrEqual(2) // the first slice and the Echo
+      const failed = new Set(summary.failures.map((failure) => failure.task))
+      const sums = [3, 7, 11, 15].filter((_, i) => !failed.has(slices[i]!))
+      expect(summary.state).toBe(100 + sums.reduce((a, b) => a + b, 0))
+      for (const failure of summary.failures) {
+        expect(failure._tag === "Defect" && String(failure.defect)).toContain("already transferred")
+      }
+    }))
+
+  it.live("a reply that transfers a buffer it moved already is that task's Defect; the thread lives on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const thread = yield* Threads.resource(spec)
+      const threadId = yield* thread.threadId
+      expect(Array.from(yield* thread.execute(new Cached()))).toEqual([1, 2, 3])
+      const second = yield* Effect.exit(thread.execute(new Cached()))
+      const defect = Exit.isFailure(second) ? Cause.squash(second.cause) : undefined
+      expect(defect).toMatchObject({ reason: "send" })
+      expect(String((defect as { cause?: unknown }).cause)).toContain("already transferred")
+      expect(yield* thread.execute(new Echo({ n: 1 }))).toBe(1)
+      expect(yield* thread.threadId).toBe(threadId)
+    })))
+
+  it.live("a task with a handle waits for the chunks in flight: one task at a time on the thread", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        ...Threads.offload(spec),
+        initial: 0,
+        combine: (most: number, value) => Math.max(most, typeof value === "number" ? value : 0)
+      })
+      // measured tasks first, so that chunks grow
+      yield* supervisor.submitAll(Array.from({ length: 50 }, () => new Hold({ ms: 0 })))
+      yield* supervisor.awaitIdle
+      yield* supervisor.pause
+      yield* supervisor.submitAll(Array.from({ length: 200 }, () => new Hold({ ms: 0 })))
+      const handle = yield* supervisor.submitWithHandle(new Hold({ ms: 30 }))
+      yield* supervisor.submitAll(Array.from({ length: 10 }, () => new Hold({ ms: 0 })))
+      yield* supervisor.resume
+      expect((yield* handle.await)._tag).toBe("Success")
+      yield* supervisor.awaitIdle
+      expect(yield* supervisor.state).toBe(1)
+      expect(yield* supervisor.stats).toMatchObject({ succeeded: 261 })
     })))
 })
 

@@ -750,6 +750,12 @@ export class Workers<T, A, E, R, S, Res> {
             return previous === undefined ? step() : Effect.zipRight(previous, Effect.suspend(step))
           })
         }
+        if (run !== undefined && (awaiting !== undefined || inFlight > 0 || leftovers.length > 0)) {
+          // sent on its own (a task with a handle): once the chunks sent before it have landed,
+          // as the thread runs one task at a time
+          this.clockOut(slot)
+          return awaiting !== undefined ? settled(step) : pipelined(step)
+        }
         const entry = chunk[slot.index++]!
         if (entry.state !== CLAIMED) {
           queue.finished(entry) // cancelled after it was claimed

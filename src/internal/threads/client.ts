@@ -22,6 +22,7 @@ import type { ChunkExit, ChunkRunner } from "../chunked.js"
 import { ChunkedResource, NotStarted } from "../chunked.js"
 import type { Encoded } from "./codec.js"
 import { andThen, byTag, encoder } from "./codec.js"
+import { DetachedTransfer, distinct, isDetached } from "./outbox.js"
 import type { Validated } from "./spec.js"
 import type { Reply, Thread } from "./thread.js"
 import { post, settlesWithin, spawn, terminate } from "./thread.js"
@@ -177,10 +178,12 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     const call = (thread: Thread, replyDecoders: ReplyDecoders, [payload, transfers]: Encoded) =>
       Effect.async<any, any>((resume) => {
         if (thread.crashed !== undefined) return resume(Effect.fail(thread.crashed))
+        // see outbox.ts: a moved buffer would end the thread
+        if (transfers.some(isDetached)) return resume(Effect.die(new DetachedTransfer()))
         const id = thread.nextId++
         thread.pending.set(id, (reply) => resume(decode(replyDecoders, reply)))
         try {
-          post(thread, [0, [id, 0, payload, undefined]], transfers)
+          post(thread, [0, [id, 0, payload, undefined]], distinct(transfers))
         } catch (cause) {
           thread.pending.delete(id)
           return resume(Effect.die(cause))

@@ -27,8 +27,14 @@ export class Outbox<Item> {
   ) {}
 
   add(item: Item, transfers?: ReadonlyArray<unknown>): void {
-    this.items.push(item)
     const some = transfers !== undefined && transfers.length > 0
+    if (some) {
+      // Node posts a moved buffer without a word, and the other side then fails to read the
+      // whole message (a `messageerror`: the thread ends, with every request in the message)
+      const moved = transfers.find(isDetached)
+      if (moved !== undefined) return this.unsendable(item, new DetachedTransfer())
+    }
+    this.items.push(item)
     this.owned.push(some ? transfers : undefined)
     if (some) this.transfers.push(...transfers)
     if (!this.scheduled) {
@@ -48,16 +54,45 @@ export class Outbox<Item> {
     this.owned = []
     this.transfers = []
     try {
-      this.post(items, transfers)
+      // views of one buffer (slices) in several items: it moves once, and they share it
+      this.post(items, distinct(transfers))
     } catch {
       // one item cannot be cloned (or transferred): the others still go, one message each
       for (let i = 0; i < items.length; i++) {
+        const own = owned[i]
         try {
-          this.post([items[i]!], owned[i] ?? [])
+          // an item posted before this one may have moved a buffer this one shares
+          if (own !== undefined && own.some(isDetached)) throw new DetachedTransfer()
+          this.post([items[i]!], own === undefined ? [] : distinct(own))
         } catch (cause) {
           this.unsendable(items[i]!, cause)
         }
       }
     }
+  }
+}
+
+/** A transferable of a message had been transferred already. @internal */
+export class DetachedTransfer extends Error {
+  constructor() {
+    super(
+      "a transferable buffer of this message was already transferred (moved to a thread by an earlier message): " +
+        "a task sent again (after a crash, or by retry) no longer has its bytes"
+    )
+  }
+}
+
+/** @internal */
+export const distinct = (transfers: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
+  transfers.length < 2 ? transfers : Array.from(new Set(transfers))
+
+/** A moved (detached) `ArrayBuffer` reads as empty, and no view can be made on it. @internal */
+export const isDetached = (transfer: unknown): boolean => {
+  if (!(transfer instanceof ArrayBuffer) || transfer.byteLength > 0) return false
+  try {
+    new Uint8Array(transfer, 0, 0)
+    return false
+  } catch {
+    return true
   }
 }
