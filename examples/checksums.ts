@@ -136,6 +136,16 @@ const walk = (root: string, skip: ReadonlySet<string>, found: Found): Effect.Eff
     await visit(root)
   })
 
+/**
+ * A line as `sha256sum` prints it: a name with a backslash, newline or carriage return has
+ * them escaped (`\\`, `\n`, `\r`) and the line starts with a backslash, so `sha256sum -c`
+ * reads it back.
+ */
+const checksumLine = (hex: string, path: string): string =>
+  /[\\\n\r]/.test(path)
+    ? `\\${hex}  ${path.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r")}\n`
+    : `${hex}  ${path}\n`
+
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
@@ -204,7 +214,7 @@ const program = (args: Args) =>
         const state = yield* supervisor.state
         const lines = Array.from(state.hashes, ([path, hex]) => [relative(root, path).split(sep).join("/"), hex])
           .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
-        yield* Effect.sync(() => process.stdout.write(lines.map(([path, hex]) => `${hex}  ${path}\n`).join("")))
+        yield* Effect.sync(() => process.stdout.write(lines.map(([path, hex]) => checksumLine(hex!, path!)).join("")))
         for (const problem of [...unreadable, ...state.unreadable]) yield* Console.error(`unreadable: ${problem}`)
         const failedFiles = failedChunks.reduce((sum, chunk) => sum + chunk.paths.length, 0)
         const failed = failedFiles + unreadable.length + state.unreadable.length

@@ -675,6 +675,10 @@ describe("examples/checksums.ts", () => {
     "empty": "",
     "nested/deeper/b.bin": new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 256)),
     "with space.md": "# title\n",
+    // names sha256sum escapes (and marks the line with a leading backslash)
+    "new\nline": "n\n",
+    "back\\slash": "b\n",
+    "cr\rx": "r\n",
     // hashed too: a directory given is hashed whole
     "node_modules/m/index.js": "export {}\n",
     ".git/HEAD": "ref: refs/heads/main\n",
@@ -692,7 +696,11 @@ describe("examples/checksums.ts", () => {
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
   )
   const sha256sum = (names: ReadonlyArray<string>) =>
-    names.map((name) => `${createHash("sha256").update(files[name]!).digest("hex")}  ${name}\n`).join("")
+    names.map((name) => {
+      const hex = createHash("sha256").update(files[name]!).digest("hex")
+      const escaped = name.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+      return escaped === name ? `${hex}  ${name}\n` : `\\${hex}  ${escaped}\n`
+    }).join("")
   const sorted = Object.keys(files).sort()
 
   it.live(
@@ -776,9 +784,9 @@ describe("examples/checksums.ts", () => {
         demo([dir, "--progress"], { signal: "SIGINT", after: "files " })
       ], { concurrency: "unbounded" })
       expect(term.code).toBe(143)
-      expect(term.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+      expect(term.stderr).toMatch(/interrupted: hashed \d+ of 10 files/)
       expect(int.code).toBe(130)
-      expect(int.stderr).toMatch(/interrupted: hashed \d+ of 7 files/)
+      expect(int.stderr).toMatch(/interrupted: hashed \d+ of 10 files/)
     }).pipe(Effect.scoped), 60_000)
 })
 
