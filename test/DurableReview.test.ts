@@ -3,12 +3,25 @@
  * defect concerns (a real SQLite file and a real PostgreSQL). Each failed before its fix.
  * Real databases, so `it.live` with bounded waits.
  */
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, ParseResult, Schedule, Schema, type Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, ParseResult, Redacted, Schedule, Schema, type Scope, String as Str } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
+import { join } from "node:path"
 import pg from "pg"
-import { backends, dropPgTables, pgUrl, requirePg, uniqueTable } from "./durable/backends.js"
+import {
+  backends,
+  dropPgTables,
+  eventually,
+  pgUrl,
+  removeDir,
+  requirePg,
+  tempDir,
+  uniqueTable
+} from "./durable/backends.js"
 
 const Numbers = Durable.queue("numbers", {
   task: Schema.Number,
@@ -136,6 +149,114 @@ for (const backend of all.list) {
   })
 }
 
+for (const backend of all.list) {
+  describe(`Durable second review on ${backend.name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
+      Effect.provide(Effect.scoped(effect), backend.fresh())
+
+    it.live("a retry due in 10 ms runs in about 10 ms, not at the next poll", () =>
+      run(Effect.gen(function*() {
+        const producer = yield* Durable.producer(Numbers)
+        let calls = 0
+        yield* Supervisor.make({
+          queue: Numbers,
+          workers: 1,
+          timeout: "5 seconds",
+          pollInterval: "5 seconds",
+          retry: Schedule.spaced("10 millis"),
+          handler: (n: number) => Effect.suspend(() => ++calls < 4 ? Effect.fail("again") : Effect.succeed(n))
+        })
+        const started = Date.now()
+        const id = yield* producer.offer(7)
+        const [info] = yield* awaitAll(producer, [id])
+        // real time, bounded: three retries before took three polls (15 s)
+        expect(Date.now() - started).toBeLessThan(3000)
+        expect([info!.state, info!.attempts]).toEqual(["succeeded", 4])
+      })))
+
+    it.live("shutdownNow during a graceful shutdown interrupts the running job and hands it back", () =>
+      run(Effect.gen(function*() {
+        const producer = yield* Durable.producer(Numbers)
+        const id = yield* producer.offer(1)
+        const consumer = yield* Supervisor.make({
+          queue: Numbers,
+          workers: 1,
+          timeout: "1 minute",
+          handler: (n: number) => Effect.as(Effect.sleep("30 seconds"), n)
+        })
+        yield* eventually(consumer.stats, (stats) => stats.running === 1)
+        const draining = yield* Effect.fork(consumer.shutdown)
+        yield* Effect.yieldNow()
+        const started = Date.now()
+        const stats = yield* consumer.shutdownNow
+        expect(Date.now() - started).toBeLessThan(5000)
+        expect(stats).toMatchObject({ handedBack: 1, succeeded: 0 })
+        expect(yield* Fiber.join(draining)).toEqual(stats)
+        const info = yield* producer.status(id)
+        expect([info.state, info.attempts]).toEqual(["queued", 0])
+      })))
+
+    it.live("a shutdown whose caller gives up still ends; the scope's close then hands the job back", () =>
+      run(Effect.gen(function*() {
+        const producer = yield* Durable.producer(Numbers)
+        const id = yield* producer.offer(1)
+        yield* Effect.scoped(Effect.gen(function*() {
+          const consumer = yield* Supervisor.make({
+            queue: Numbers,
+            workers: 1,
+            timeout: "1 minute",
+            handler: (n: number) => Effect.as(Effect.sleep("30 seconds"), n)
+          })
+          yield* eventually(consumer.stats, (stats) => stats.running === 1)
+          // before, the interruption was cached as the stop's result: the scope's close then
+          // failed with it and handed nothing back
+          const gaveUp = yield* Effect.either(Effect.timeout(consumer.shutdown, "200 millis"))
+          expect(gaveUp._tag).toBe("Left")
+        }))
+        const info = yield* producer.status(id)
+        expect([info.state, info.attempts]).toEqual(["queued", 0])
+      })))
+
+    it.live("a typed error JSON cannot hold is dead at once; a bad pollInterval is InvalidOptions", () =>
+      run(Effect.gen(function*() {
+        const queue = Durable.queue("nan-errors", {
+          task: Schema.Number,
+          success: Schema.Number,
+          failure: Schema.Number,
+          maxAttempts: 3,
+          lease: "2 seconds"
+        })
+        const producer = yield* Durable.producer(queue)
+        const id = yield* producer.offer(1)
+        yield* Supervisor.make({
+          queue,
+          workers: 1,
+          timeout: "5 seconds",
+          retry: Schedule.recurs(5),
+          handler: () => Effect.fail(Number.NaN)
+        })
+        const info = yield* Effect.timeoutFail(producer.await(id), {
+          duration: "10 seconds",
+          onTimeout: () => new Error("not settled within 10 s")
+        })
+        expect([info.state, info.attempts]).toEqual(["dead", 1])
+        expect(info.lastError?._tag === "Defect" && info.lastError.message).toContain("error does not encode")
+        for (const pollInterval of [-1, Number.NaN, 0, "abc"]) {
+          const error = yield* Effect.flip(
+            Supervisor.make({
+              queue,
+              workers: 1,
+              timeout: "1 second",
+              pollInterval: pollInterval as never,
+              handler: Effect.succeed
+            })
+          )
+          expect(error).toBeInstanceOf(Errors.InvalidOptions)
+        }
+      })))
+  })
+}
+
 describe("Durable review on PostgreSQL only", () => {
   const tables: Array<string> = []
   afterAll(() => dropPgTables(tables))
@@ -159,6 +280,22 @@ describe("Durable review on PostgreSQL only", () => {
     (rows) => rows[0].n as number
   )
   const rows = (table: string) => query(`SELECT count(*)::int AS n FROM ${table}`, (rows) => rows[0].n as number)
+
+  it.live("a table name with capitals works (PostgreSQL folds the DDL's unquoted names)", () =>
+    Effect.gen(function*() {
+      const table = `Durable_Review_${process.pid}`
+      tables.push(table.toLowerCase())
+      const info = yield* Effect.provide(
+        Effect.scoped(Effect.gen(function*() {
+          const producer = yield* Durable.producer(Numbers)
+          const id = yield* producer.offer(2)
+          yield* Supervisor.make({ queue: Numbers, workers: 1, timeout: "5 seconds", handler: Effect.succeed })
+          return (yield* awaitAll(producer, [id]))[0]!
+        })),
+        Durable.layerPg({ url: pgUrl, table })
+      )
+      expect([info.state, info.result]).toEqual(["succeeded", 2])
+    }))
 
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {
@@ -219,4 +356,42 @@ describe("Durable review on PostgreSQL only", () => {
       expect(stats).toMatchObject({ dead: 0 })
       expect(runs.size).toBe(10_000)
     }), { timeout: 90_000 })
+})
+
+describe("Durable.layerWith over an app client that transforms names (snake_case <-> camelCase)", () => {
+  const table = uniqueTable("durable_camel")
+  const dir = tempDir()
+  afterAll(async () => {
+    removeDir(dir)
+    await dropPgTables([table])
+  })
+  const Keyed = Durable.queue("camel", {
+    task: Schema.Number,
+    success: Schema.Number,
+    failure: Schema.String,
+    maxAttempts: 2,
+    lease: "3 seconds",
+    idempotencyKey: (n: number) => `k${n}`
+  })
+  const transforms = { transformResultNames: Str.snakeToCamel, transformQueryNames: Str.camelToSnake }
+  const clients: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient, unknown>]> = [
+    ["pg", PgClient.layer({ url: Redacted.make(pgUrl), ...transforms })],
+    ["sqlite", SqliteClient.layer({ filename: join(dir, "camel.db"), ...transforms })]
+  ]
+  for (const [name, client] of clients) {
+    it.live(`${name}: idempotent offers return the existing id, status and await read the rows`, () =>
+      Effect.gen(function*() {
+        const producer = yield* Durable.producer(Keyed)
+        const ids = yield* producer.offerAll([1, 2])
+        expect(yield* producer.offer(1)).toBe(ids[0])
+        yield* Supervisor.make({
+          queue: Keyed,
+          workers: 2,
+          timeout: "5 seconds",
+          handler: (n: number) => Effect.succeed(n * 10)
+        })
+        const infos = yield* awaitAll(producer, ids)
+        expect(infos.map((info) => [info.state, info.result])).toEqual([["succeeded", 10], ["succeeded", 20]])
+      }).pipe(Effect.scoped, Effect.provide(Layer.provideMerge(Durable.layerWith({ table }), client))))
+  }
 })

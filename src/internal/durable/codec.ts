@@ -54,7 +54,7 @@ export const make = <T, A, E>(queue: Pick<Queue<T, A, E>, "task" | "success" | "
     encodeResult: (value) => toText(encodeValue(value)),
     decodeResult: (text) => decodeValue(fromText(text)),
     encodeError: (error) =>
-      JSON.stringify(error._tag === "Failure" ? { _tag: "Failure", error: encodeFailure(error.error) } : error),
+      JSON.stringify(error._tag === "Failure" ? { _tag: "Failure", error: encodeFailure(error.error) } : error, strict),
     decodeError: (text) => {
       const parsed = JSON.parse(text) as { _tag: string; error?: unknown; message?: string }
       if (parsed._tag === "Failure") {

@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
@@ -118,8 +119,15 @@ const check = (options: Record<string, unknown>): InvalidOptions | undefined => 
   if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
     return new InvalidOptions({ message: `prefetch must be an integer >= 0, got ${String(prefetch)}` })
   }
-  if (options.pollInterval !== undefined && Option.isNone(Duration.decodeUnknown(options.pollInterval))) {
-    return new InvalidOptions({ message: `pollInterval must be a Duration input, got ${String(options.pollInterval)}` })
+  const poll = options.pollInterval
+  if (
+    poll !== undefined &&
+    !(isDurationInput(poll) &&
+      Option.exists(Duration.decodeUnknown(poll), (d) => Duration.isFinite(d) && Duration.toMillis(d) >= 1))
+  ) {
+    return new InvalidOptions({
+      message: `pollInterval must be a finite Duration input of at least 1 millis, got ${String(poll)}`
+    })
   }
   return undefined
 }
@@ -140,7 +148,8 @@ export const make = <T, A, E, R>(
       Codec.make(queue),
       yield* Effect.clock,
       `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
-      keyOf
+      keyOf,
+      Runtime.runFork(yield* Effect.runtime<never>())
     )
     // no `timeout` here: the consumer times its jobs itself (see `timeoutLoop`)
     const innerOptions: Supervisor.Options<Held<T>, A, E | TaskTimeout, R> = {
@@ -213,7 +222,10 @@ class ConsumerImpl<T, A, E, R> {
    * consumer's own, so the job goes back with its attempt returned (a deploy never spends one)
    */
   interrupting = false
-  stopped: Effect.Effect<ConsumerStats> | undefined = undefined
+  /** the stop, once begun (see `stop`) */
+  stopping: Fiber.RuntimeFiber<ConsumerStats> | undefined = undefined
+  /** the stop begun is a drain, not yet taken over by a hand-back */
+  draining = false
   readonly counts = {
     claimed: 0,
     succeeded: 0,
@@ -231,7 +243,9 @@ class ConsumerImpl<T, A, E, R> {
     readonly codec: Codec.Codec<T, A, E>,
     readonly clock: { readonly unsafeCurrentTimeMillis: () => number },
     readonly owner: string,
-    readonly keyOf: ((task: T) => string) | undefined
+    readonly keyOf: ((task: T) => string) | undefined,
+    /** forks in the context the consumer was made in (its Clock, logger) */
+    readonly runFork: <A>(effect: Effect.Effect<A>) => Fiber.RuntimeFiber<A>
   ) {
     this.deadlines = new Deadlines(clock)
     this.leaseMillis = options.queue.leaseMillis
@@ -481,13 +495,20 @@ class ConsumerImpl<T, A, E, R> {
             onSuccess: (won) =>
               Effect.sync(() => {
                 const winners = new Set(won)
+                let due = false
                 for (const [held, settlement] of settlements) {
                   if (!winners.has(held.id)) this.counts.fenced++
                   else if (settlement.status === Status.Ok) this.counts.succeeded++
                   else if (settlement.status === Status.Dead) this.counts.dead++
-                  else if (settlement.delayMillis > 0 || settlement.error !== null) this.counts.retried++
-                  else this.counts.handedBack++
+                  else {
+                    due = true
+                    if (settlement.delayMillis > 0 || settlement.error !== null) this.counts.retried++
+                    else this.counts.handedBack++
+                  }
                 }
+                // the claimer may be asleep until a due time read while these jobs were leased:
+                // it looks again (a retry in 10 ms runs in 10 ms, not at the next poll)
+                if (due) this.wake.unsafeOffer(undefined)
                 for (const held of batch) if (this.held.get(held.id) === held) this.held.delete(held.id)
               })
           }
@@ -585,10 +606,30 @@ class ConsumerImpl<T, A, E, R> {
     return { ...this.counts, held: this.held.size, running: this.running }
   }
 
-  /** once: stop claiming, drain or hand back, flush the acknowledgements */
+  /**
+   * Once: stop claiming, drain or hand back, flush the acknowledgements. The stop runs in a
+   * fiber of its own, so a caller that is interrupted (a timeout around `shutdown`, a handler
+   * that stops its own consumer) does not cut it short; each caller waits for it. A hand-back
+   * asked for during a drain (`shutdownNow`, the scope closing) takes it over: running jobs
+   * are interrupted and handed back.
+   */
   stop(drain: boolean): Effect.Effect<ConsumerStats> {
-    if (this.stopped !== undefined) return this.stopped
-    const stopping = Effect.gen(this, function*() {
+    return Effect.suspend(() => {
+      if (this.stopping === undefined) {
+        this.draining = drain
+        this.stopping = this.runFork(this.stopOnce(drain))
+      } else if (!drain && this.draining) {
+        this.draining = false
+        this.handingBack = true
+        this.interrupting = true
+        this.runFork(Effect.ignore(this.supervisor.shutdownNow))
+      }
+      return Fiber.join(this.stopping)
+    })
+  }
+
+  private stopOnce(drain: boolean): Effect.Effect<ConsumerStats> {
+    return Effect.gen(this, function*() {
       if (!drain) this.handingBack = true
       yield* Fiber.interrupt(this.claimer)
       if (!drain) this.interrupting = true
@@ -599,8 +640,6 @@ class ConsumerImpl<T, A, E, R> {
       yield* Fiber.interrupt(this.renewer)
       return this.stats()
     })
-    this.stopped = Effect.runSync(Effect.cached(stopping))
-    return this.stopped
   }
 
   readonly api: Consumer = {

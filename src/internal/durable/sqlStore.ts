@@ -105,10 +105,12 @@ export const make = (
   options: SqlStoreOptions = {}
 ): Effect.Effect<StoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const table = options.table ?? "effect_supervisor_jobs"
-    if (!TableName.test(table)) {
-      return yield* new StoreError({ message: `table must be a plain SQL identifier, got ${table}`, cause: table })
+    // rows as the database names their columns: an app's client may transform names
+    // (`transformResultNames: snakeToCamel`), and the store reads its own columns
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const name = options.table ?? "effect_supervisor_jobs"
+    if (!TableName.test(name)) {
+      return yield* new StoreError({ message: `table must be a plain SQL identifier, got ${name}`, cause: name })
     }
     const dialect = sql.onDialectOrElse<Dialect | undefined, Dialect, Dialect>({
       orElse: () => undefined,
@@ -121,6 +123,9 @@ export const make = (
         cause: undefined
       })
     }
+    // PostgreSQL folds the unquoted names of the DDL (table, trigger, function) to lower case,
+    // where statements quote the table's name: one spelling for both (SQLite ignores case)
+    const table = dialect === "pg" ? name.toLowerCase() : name
     yield* runMigrations(sql, dialect, table)
     return makeService(sql, dialect, table, options.ownClient === true)
   })
@@ -503,6 +508,8 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         let total = 0
         // bounded batches: a large backlog of finished rows never holds a long write lock
         while (true) {
+          // `status <> 0` again outside: a row the subquery chose that `retryDead` revives
+          // meanwhile is checked again once its lock is free (PostgreSQL), and kept
           const rows = yield* sql<{ id: string | number }>`
             DELETE FROM ${t} WHERE id IN (
               SELECT id FROM ${t}
@@ -510,7 +517,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
                 (status = 1 AND finished_at <= ${now} - ${retention.succeededMillis})
                 OR (status IN (2, 3) AND finished_at <= ${now} - ${retention.deadMillis}))
               LIMIT ${batch}
-            ) RETURNING id`
+            ) AND status <> 0 RETURNING id`
           total += rows.length
           if (rows.length < batch) return total
         }
