@@ -3,9 +3,9 @@
  * nothing hangs"), in-process part. Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, TestClock } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Schedule, TestClock } from "effect"
 import { Supervisor } from "effect-supervisor"
-import { histogram } from "./support/metrics.js"
+import { gauge, histogram } from "./support/metrics.js"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
@@ -134,5 +134,120 @@ describe("a producer waiting for room", () => {
       yield* Deferred.succeed(gate, undefined)
       yield* sup.awaitIdle
       expect(yield* sup.stats).toMatchObject({ submitted: 9, succeeded: 9 })
+    })))
+})
+
+describe("what a third review found", () => {
+  it.effect("interrupting execute of a task that waits for a rate-limit permit: its handler never runs", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const called: Array<number> = []
+      const sup = yield* Supervisor.make({
+        workers: 2,
+        rateLimit: { limit: 1, interval: "10 seconds" },
+        handler: (n: number) => Effect.sync(() => called.push(n))
+      })
+      yield* Effect.fork(sup.execute(1)) // takes the only permit
+      const caller = yield* Effect.fork(sup.execute(2)) // taken by the other worker: waits for one
+      yield* settle
+      yield* Fiber.interrupt(caller)
+      yield* TestClock.adjust("30 seconds")
+      yield* sup.awaitIdle
+      expect(called).toEqual([1])
+      expect(yield* sup.stats).toMatchObject({ succeeded: 1, interrupted: 1, running: 0 })
+      expect((yield* sup.shutdown).pending).toEqual([]) // cancelled, not pending
+    })))
+
+  it.effect("retries count for a task whose combine throws", () =>
+    Effect.scoped(Effect.gen(function*() {
+      let calls = 0
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        handler: (n: number) => Effect.suspend(() => ++calls === 1 ? Effect.fail("again") : Effect.succeed(n)),
+        retry: Schedule.recurs(3),
+        initial: 0,
+        combine: (): number => {
+          throw new Error("combine threw")
+        }
+      })
+      yield* Effect.exit(sup.execute(1))
+      expect(yield* sup.stats).toMatchObject({ defects: 1, retries: 1 })
+    })))
+
+  it.effect("a key or priority that throws for one task makes it a Defect; run returns its Summary", () =>
+    Effect.gen(function*() {
+      const ran: Array<number> = []
+      const handler = (n: number) => Effect.sync(() => ran.push(n))
+      const byKey = yield* Supervisor.run([1, 2, 3, 4, 5], {
+        workers: 2,
+        key: (n: number) => {
+          if (n === 3) throw new Error("no key for 3")
+          return "k"
+        },
+        handler
+      })
+      const byPriority = yield* Supervisor.run([1, 2, 3, 4, 5], {
+        workers: 2,
+        priority: (n: number) => {
+          if (n === 3) throw new Error("no priority for 3")
+          return n
+        },
+        handler
+      })
+      for (const summary of [byKey, byPriority]) {
+        expect(summary.stats).toMatchObject({ submitted: 5, succeeded: 4, defects: 1 })
+        expect(summary.failures.map((failure) => [failure._tag, failure.task])).toEqual([["Defect", 3]])
+      }
+      expect(ran.sort()).toEqual([1, 1, 2, 2, 4, 4, 5, 5])
+    }))
+
+  it.effect("supervisors that share a name add up in its gauges, as in its counters", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const name = "shared-name"
+      const a = yield* Supervisor.make({
+        workers: 1,
+        name,
+        spans: false,
+        handler: (n: number) => Effect.as(Effect.never, n)
+      })
+      const b = yield* Supervisor.make({ workers: 1, name, spans: false, handler: (n: number) => Effect.succeed(n) })
+      yield* a.submitAll([1, 2, 3, 4, 5])
+      yield* settle
+      // `stats` brings a supervisor's series up to date; before, b's wrote its own 0 over a's 4
+      expect(yield* a.stats).toMatchObject({ queued: 4, running: 1 })
+      yield* b.execute(1)
+      yield* b.stats
+      expect(yield* gauge(name, "supervisor_tasks_queued")).toBe(4)
+      expect(yield* gauge(name, "supervisor_tasks_running")).toBe(1)
+    })))
+
+  it.effect("a finalizer of the handler's (ensuring) that dies is a Defect, after a timeout or a typed failure, never retried", () =>
+    Effect.scoped(Effect.gen(function*() {
+      for (const retry of [undefined, Schedule.recurs(2)]) {
+        let calls = 0
+        const timedOut = yield* Supervisor.make({
+          workers: 1,
+          timeout: "1 second",
+          ...(retry === undefined ? {} : { retry }),
+          handler: (n: number) =>
+            Effect.suspend(() =>
+              ++calls === 1
+                ? Effect.ensuring(Effect.as(Effect.sleep("10 seconds"), n), Effect.die("died"))
+                : Effect.succeed(n)
+            )
+        })
+        const timing = yield* Effect.fork(Effect.exit(timedOut.execute(7)))
+        yield* TestClock.adjust("5 seconds")
+        const exit = yield* Fiber.join(timing)
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(calls).toBe(1)
+        expect(yield* timedOut.stats).toMatchObject({ defects: 1, timeouts: 1, retries: 0 })
+        const failing = yield* Supervisor.make({
+          workers: 1,
+          ...(retry === undefined ? {} : { retry }),
+          handler: (n: number) => Effect.ensuring(Effect.as(Effect.fail("typed"), n), Effect.die("died"))
+        })
+        yield* Effect.exit(failing.execute(7))
+        expect(yield* failing.stats).toMatchObject({ defects: 1, failed: 0, retries: 0 })
+      }
     })))
 })

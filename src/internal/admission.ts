@@ -62,6 +62,7 @@ class Accepted<T> implements Entry<T> {
   settle: ((outcome: any) => void) | undefined = undefined
   handle: HandleState | undefined = undefined
   prepared: Effect.Effect<any, any, any> | undefined = undefined
+  abandoned = false
   constructor(
     readonly task: T,
     readonly enqueuedAt: number,
@@ -98,13 +99,23 @@ export class Admission<T, A, E, S> {
 
   private entry(task: T, now = this.options.clock.unsafeCurrentTimeMillis()): Entry<T> {
     const { key, priority } = this.options
-    return new Accepted(
-      task,
-      now,
-      key === undefined ? "" : key(task),
-      priority === undefined ? 0 : priority(task),
-      this.seq++
-    )
+    if (key === undefined && priority === undefined) return new Accepted(task, now, "", 0, this.seq++)
+    let entry: Entry<T>
+    try {
+      entry = new Accepted(
+        task,
+        now,
+        key === undefined ? "" : key(task),
+        priority === undefined ? 0 : priority(task),
+        this.seq++
+      )
+    } catch (error) {
+      // a `key` or `priority` that throws for this task: accepted, and its `Defect` when a
+      // worker takes it (its attempt is that defect: the handler is never called)
+      entry = new Accepted(task, now, "", 0, this.seq++)
+      entry.prepared = Effect.die(error)
+    }
+    return entry
   }
 
   private accept(entry: Entry<T>): void {
@@ -276,7 +287,8 @@ export class Admission<T, A, E, S> {
           })),
           (cause) => {
             resume = undefined
-            this.cancel(entry)
+            // taken by a worker, its handler not called yet: it never will be (see `abandoned`)
+            if (!this.cancel(entry) && entry.state === ACTIVE && !entry.started) entry.abandoned = true
             return Effect.failCause(cause)
           }
         )

@@ -12,6 +12,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -59,6 +60,7 @@ export const make = <T, A, E, R, Res>(
   const { describe, handler, limiter, retry, span, timeout } = options
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
   let once = (entry: Entry<T>, resource: Res): Effect.Effect<A, E | TaskTimeout<T>, R> => {
+    if (entry.abandoned) return Effect.interrupt
     entry.started = true
     const prepared = entry.prepared
     if (prepared !== undefined) {
@@ -92,6 +94,8 @@ export const make = <T, A, E, R, Res>(
         (exit) => {
           if (timed === undefined || !timed.timedOut) return exit
           counts.timeouts++
+          // interrupted by its deadline, and one of its finalizers died: the defect is the outcome
+          if (Exit.isFailure(exit) && Cause.isDie(exit.cause)) return exit
           return Effect.fail(new TaskTimeout({ task: entry.task, timeout: duration }))
         }
       )
@@ -115,7 +119,7 @@ export const make = <T, A, E, R, Res>(
         const previous = runner.attempts++ === 0 ? Effect.void : runner.scope.close(Exit.void)
         return previous === Effect.void ? single(entry, resource) : Effect.zipRight(previous, single(entry, resource))
       })
-      return Effect.retry(counted, {
+      return Effect.retry(withoutRetryableDefects(counted), {
         schedule: retry,
         while: (error) => !(error instanceof WorkerCrashed)
       })
@@ -133,6 +137,17 @@ export const make = <T, A, E, R, Res>(
     )
   }
 }
+
+/**
+ * `Effect.retry` retries a cause that holds a typed failure even when it also holds a defect
+ * (a finalizer of the handler's that died): such a cause keeps only its defects, which are
+ * never retried. One op per attempt, on the retry path only.
+ */
+const withoutRetryableDefects = <A, E, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.catchAllCause(
+    attempt,
+    (cause) => Effect.failCause(Cause.isDie(cause) ? Cause.stripFailures(cause) : cause)
+  )
 
 const safeDescribe = <T>(describe: (task: T) => string, task: T): string => {
   try {

@@ -161,7 +161,7 @@ export class Ledger<T, A, E, S> {
         this.state = this.combine(this.state, value, entry.task)
       } catch (defect) {
         const outcome = Outcome.defect(entry.task, defect, Cause.die(defect))
-        this.record(entry, outcome)
+        this.record(entry, outcome, attempts)
         return outcome
       }
     }

@@ -93,6 +93,14 @@ const cachedSeriesOf = (name: string): Series => {
   return series
 }
 
+/**
+ * Per name, the gauges' sums over the live supervisors of that name: a series is per name, so
+ * two supervisors named alike (the default name, say) add up, as their counters do, instead of
+ * each overwriting the other's value. A name leaves when its sums are back to 0 (every
+ * supervisor's share is >= 0, so none is left then): bounded by the names busy at once.
+ */
+const loads = new Map<string, { queued: number; running: number }>()
+
 /** @internal */
 export class Metrics {
   private readonly counters: ReadonlyArray<Metric.Metric.Counter<number>>
@@ -102,8 +110,11 @@ export class Metrics {
   private readonly runningGauge: Metric.Metric.Gauge<number>
   readonly duration: histogram.Histogram
   readonly waiting: histogram.Histogram
+  /** this supervisor's share of its name's gauges (see `loads`) */
+  private queued = 0
+  private running = 0
 
-  constructor(name: string) {
+  constructor(private readonly name: string) {
     const series = cachedSeriesOf(name)
     this.counters = series.counters
     this.queuedGauge = series.queuedGauge
@@ -121,7 +132,15 @@ export class Metrics {
         this.counters[i]!.unsafeUpdate(delta, [])
       }
     }
-    this.queuedGauge.unsafeUpdate(queued, [])
-    this.runningGauge.unsafeUpdate(running, [])
+    if (queued === this.queued && running === this.running) return
+    let load = loads.get(this.name)
+    if (load === undefined) loads.set(this.name, load = { queued: 0, running: 0 })
+    load.queued += queued - this.queued
+    load.running += running - this.running
+    this.queued = queued
+    this.running = running
+    this.queuedGauge.unsafeUpdate(load.queued, [])
+    this.runningGauge.unsafeUpdate(load.running, [])
+    if (load.queued === 0 && load.running === 0) loads.delete(this.name)
   }
 }

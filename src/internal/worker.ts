@@ -1082,6 +1082,10 @@ export class Workers<T, A, E, R, S, Res> {
     if (failure._tag === "Some") {
       const error = failure.value
       if (error instanceof WorkerCrashed) slot.crash = error
+      // a finalizer of the handler's (an `ensuring`) that died: its defect is the outcome, as
+      // for one of the attempt's scope
+      const died = Cause.dieOption(cause)
+      if (died._tag === "Some") return Outcome.defect(entry.task, died.value, cause)
       return Outcome.failure(entry.task, error, slot.attempts)
     }
     if (Cause.isInterruptedOnly(cause)) return Outcome.interrupted(entry.task)

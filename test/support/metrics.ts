@@ -1,12 +1,23 @@
 import { Effect, Metric, MetricState } from "effect"
 
-/** The histogram `metric` Effect recorded for the supervisor named `name`. */
-export const histogram = (name: string, metric: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const state = pairs.find((pair) =>
+/** The state of `metric` Effect recorded for the supervisor named `name`. */
+const stateOf = (name: string, metric: string) =>
+  Effect.map(Metric.snapshot, (pairs) =>
+    pairs.find((pair) =>
       pair.metricKey.name === metric &&
       pair.metricKey.tags.some((tag) => tag.key === "supervisor" && tag.value === name)
-    )!.metricState
+    )!.metricState)
+
+/** The histogram `metric` Effect recorded for the supervisor named `name`. */
+export const histogram = (name: string, metric: string) =>
+  Effect.map(stateOf(name, metric), (state) => {
     if (!MetricState.isHistogramState(state)) throw new Error(`${metric} is no histogram`)
     return state
+  })
+
+/** The gauge `metric`'s value for the supervisor named `name`. */
+export const gauge = (name: string, metric: string) =>
+  Effect.map(stateOf(name, metric), (state) => {
+    if (!MetricState.isGaugeState(state)) throw new Error(`${metric} is no gauge`)
+    return Number(state.value)
   })

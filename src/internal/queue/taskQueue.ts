@@ -51,9 +51,14 @@ export interface Entry<T> {
   /**
    * the attempt `execute` built when it tried to run the task in place and could not finish it
    * there (see `Workers.runInPlace`): the worker that starts the task runs it, so the handler is
-   * called once
+   * called once. Also the defect of a task whose `key` or `priority` threw (see `Admission`).
    */
   prepared: Effect.Effect<any, any, any> | undefined
+  /**
+   * its `execute` caller was interrupted after a worker took it but before its handler was
+   * called (it waits for a rate-limit permit): the handler is never called, it ends `Interrupted`
+   */
+  abandoned: boolean
 }
 
 /** @internal */

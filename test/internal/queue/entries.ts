@@ -20,7 +20,8 @@ export const entryMaker = () => {
       seq: id,
       settle: undefined,
       handle: undefined,
-      prepared: undefined
+      prepared: undefined,
+      abandoned: false
     }
   }
 }
