@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Schedule, TestClock } from "effect"
-import { Supervisor } from "effect-supervisor"
+import { Errors, Supervisor } from "effect-supervisor"
 import { gauge, histogram } from "./support/metrics.js"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
@@ -220,34 +220,31 @@ describe("what a third review found", () => {
       expect(yield* gauge(name, "supervisor_tasks_running")).toBe(1)
     })))
 
-  it.effect("a finalizer of the handler's (ensuring) that dies is a Defect, after a timeout or a typed failure, never retried", () =>
+  it.effect("an ensuring of the handler's that dies makes a typed failure a Defect, never retried; a timeout stays a Timeout", () =>
     Effect.scoped(Effect.gen(function*() {
       for (const retry of [undefined, Schedule.recurs(2)]) {
         let calls = 0
-        const timedOut = yield* Supervisor.make({
-          workers: 1,
-          timeout: "1 second",
-          ...(retry === undefined ? {} : { retry }),
-          handler: (n: number) =>
-            Effect.suspend(() =>
-              ++calls === 1
-                ? Effect.ensuring(Effect.as(Effect.sleep("10 seconds"), n), Effect.die("died"))
-                : Effect.succeed(n)
-            )
-        })
-        const timing = yield* Effect.fork(Effect.exit(timedOut.execute(7)))
-        yield* TestClock.adjust("5 seconds")
-        const exit = yield* Fiber.join(timing)
-        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
-        expect(calls).toBe(1)
-        expect(yield* timedOut.stats).toMatchObject({ defects: 1, timeouts: 1, retries: 0 })
         const failing = yield* Supervisor.make({
           workers: 1,
           ...(retry === undefined ? {} : { retry }),
-          handler: (n: number) => Effect.ensuring(Effect.as(Effect.fail("typed"), n), Effect.die("died"))
+          handler: (n: number) =>
+            Effect.ensuring(Effect.as(Effect.suspend(() => (calls++, Effect.fail("typed"))), n), Effect.die("died"))
         })
-        yield* Effect.exit(failing.execute(7))
+        const exit = yield* Effect.exit(failing.execute(7))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(calls).toBe(1)
         expect(yield* failing.stats).toMatchObject({ defects: 1, failed: 0, retries: 0 })
+        // settled semantics: a Timeout whatever the attempt does after its deadline, dying while
+        // it is interrupted included (and retried like any Timeout)
+        const timedOut = yield* Supervisor.make({
+          workers: 1,
+          timeout: "1 second",
+          handler: (n: number) => Effect.ensuring(Effect.as(Effect.sleep("10 seconds"), n), Effect.die("died"))
+        })
+        const timing = yield* Effect.fork(Effect.flip(timedOut.execute(7)))
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* Fiber.join(timing)).toBeInstanceOf(Errors.TaskTimeout)
+        expect(yield* timedOut.stats).toMatchObject({ failed: 1, timeouts: 1, defects: 0 })
       }
     })))
 })

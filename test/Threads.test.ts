@@ -239,10 +239,15 @@ describe("Threads: what the second review found", () => {
   it.live("a stray message fails the task it was running; the ones sent behind it run on the next thread", () =>
     Effect.gen(function*() {
       const stray = new Stray({ messages: [null] })
-      const summary = yield* runSummed([new Echo({ n: 1 }), stray, new Echo({ n: 2 }), new Echo({ n: 3 })])
-      expect(summary.state).toBe(6)
-      expect(summary.stats).toMatchObject({ succeeded: 3, failed: 1, restarts: 1 })
-      expect(summary.failures.map((failure) => failure.task)).toEqual([stray])
+      const first = new Echo({ n: 1 })
+      const summary = yield* runSummed([first, stray, new Echo({ n: 2 }), new Echo({ n: 3 })])
+      // the thread never began the two behind the stray message: they ran on the next one
+      // (before, they failed with it). The first one's reply may still have been in the
+      // thread when it was terminated: then it ends WorkerCrashed too (see the Gotchas)
+      const failed = summary.failures.map((failure) => failure.task)
+      expect(failed.filter((task) => task !== first)).toEqual([stray])
+      expect(summary.state).toBe(failed.includes(first) ? 5 : 6)
+      expect(summary.stats).toMatchObject({ succeeded: 4 - failed.length, failed: failed.length, restarts: 1 })
     }))
 
   it.live("shutdownNow behind a spinning task: the tasks sent behind it are pending (never begun)", () =>

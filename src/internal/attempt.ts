@@ -94,8 +94,8 @@ export const make = <T, A, E, R, Res>(
         (exit) => {
           if (timed === undefined || !timed.timedOut) return exit
           counts.timeouts++
-          // interrupted by its deadline, and one of its finalizers died: the defect is the outcome
-          if (Exit.isFailure(exit) && Cause.isDie(exit.cause)) return exit
+          // a Timeout whatever the attempt does after its deadline (ends late, fails, or dies
+          // while it is interrupted)
           return Effect.fail(new TaskTimeout({ task: entry.task, timeout: duration }))
         }
       )

@@ -26,7 +26,7 @@ import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import type * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { type Escalated, type TaskError, type TaskTimeout, WorkerCrashed } from "../Errors.js"
+import { type Escalated, type TaskError, TaskTimeout, WorkerCrashed } from "../Errors.js"
 import * as Outcome from "../Outcome.js"
 import type { Attempt, Runner } from "./attempt.js"
 import { AttemptScope } from "./attemptScope.js"
@@ -812,7 +812,8 @@ export class Workers<T, A, E, R, S, Res> {
       const outcome = this.failureOutcome(slot, entry, cause)
       ledger.record(
         entry,
-        closing === undefined
+        // a Timeout whatever its interruption does, its scope's finalizers included
+        closing === undefined || (outcome._tag === "Failure" && outcome.error instanceof TaskTimeout)
           ? outcome
           : Outcome.defect(
             entry.task,
@@ -1083,9 +1084,9 @@ export class Workers<T, A, E, R, S, Res> {
       const error = failure.value
       if (error instanceof WorkerCrashed) slot.crash = error
       // a finalizer of the handler's (an `ensuring`) that died: its defect is the outcome, as
-      // for one of the attempt's scope
-      const died = Cause.dieOption(cause)
-      if (died._tag === "Some") return Outcome.defect(entry.task, died.value, cause)
+      // for one of the attempt's scope; a timeout stays a Timeout (see attempt.ts)
+      const died = error instanceof TaskTimeout ? undefined : Cause.dieOption(cause)
+      if (died !== undefined && died._tag === "Some") return Outcome.defect(entry.task, died.value, cause)
       return Outcome.failure(entry.task, error, slot.attempts)
     }
     if (Cause.isInterruptedOnly(cause)) return Outcome.interrupted(entry.task)
