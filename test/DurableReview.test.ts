@@ -23,13 +23,14 @@ import {
   uniqueTable
 } from "./durable/backends.js"
 
-const Numbers = Durable.queue("numbers", {
+const numbersOptions = {
   task: Schema.Number,
   success: Schema.Number,
   failure: Schema.String,
   maxAttempts: 5,
   lease: "2 seconds"
-})
+} as const
+const Numbers = Durable.queue("numbers", numbersOptions)
 
 const all = backends({ memory: true })
 beforeAll(requirePg)
@@ -296,6 +297,47 @@ describe("Durable review on PostgreSQL only", () => {
       )
       expect([info.state, info.result]).toEqual(["succeeded", 2])
     }))
+
+  it.live("one consumer's stop leaves the other consumers of its store their wake-ups", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("durable_listen")
+      tables.push(table)
+      const Other = Durable.queue("other", { ...numbersOptions, maxAttempts: 1 })
+      const started = new Map<number, number>()
+      const consumer = (queue: Durable.Queue<number, number, string>) =>
+        Supervisor.make({
+          queue,
+          workers: 1,
+          timeout: "5 seconds",
+          pollInterval: "8 seconds",
+          handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
+        })
+      // offers from another store, as from another process: only a notification wakes them
+      const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+      const producer = yield* Durable.producer(Numbers).pipe(Effect.provide(elsewhere))
+      /** ms from an offer until its job starts (the consumers poll only every 8 s) */
+      const latency = (n: number) =>
+        Effect.gen(function*() {
+          const at = Date.now()
+          yield* producer.offer(n)
+          yield* eventually(Effect.sync(() => started.has(n)), (has) => has, 10_000)
+          return started.get(n)! - at
+        })
+      yield* Effect.provide(
+        Effect.scoped(Effect.gen(function*() {
+          yield* consumer(Numbers)
+          yield* Effect.sleep("200 millis")
+          expect(yield* latency(1)).toBeLessThan(1000)
+          // another consumer of the same store comes and goes: before, its stop sent UNLISTEN
+          // on the connection every consumer of the store listened on
+          yield* Effect.scoped(consumer(Other))
+          // job 1's acknowledgement written: the claimer's next due time is its poll (8 s)
+          yield* Effect.sleep("500 millis")
+          expect(yield* latency(2)).toBeLessThan(1000)
+        })),
+        Durable.layerPg({ url: pgUrl, table })
+      )
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {

@@ -12,7 +12,9 @@ import type * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ClaimedJob, JobId, NewJob, Settlement, StoredJob, StoreService } from "./protocol.js"
 import { Status, StoreError } from "./protocol.js"
@@ -539,16 +541,46 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       )
     )
 
-  const watchRemote = (signal: () => void): Effect.Effect<void, never, never> => {
+  /**
+   * PostgreSQL: one LISTEN for every consumer of this store, while there is one. Per consumer,
+   * the first to stop sent UNLISTEN on the connection they all share (@effect/sql-pg keeps one
+   * listening connection per client), and the others heard nothing more.
+   */
+  const listenAll = (listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>) =>
+    listen(table).pipe(
+      Stream.runForEach(() =>
+        Effect.sync(() => {
+          for (const queue of local.keys()) signalLocal(queue)
+        })
+      ),
+      // the poll fallback covers the gap while the listener reconnects
+      Effect.retry(Schedule.spaced("1 second")),
+      Effect.ignore
+    )
+  let listeners = 0
+  let listening: Fiber.RuntimeFiber<void> | undefined
+
+  const watchRemote = (signal: () => void): Effect.Effect<void, never, Scope.Scope> => {
     if (dialect === "pg") {
       const listen = (sql as unknown as { listen?: (channel: string) => Stream.Stream<string, SqlError.SqlError> })
         .listen
       if (listen === undefined) return Effect.void
-      return listen(table).pipe(
-        Stream.runForEach(() => Effect.sync(signal)),
-        // the poll fallback covers the gap while the listener reconnects
-        Effect.retry(Schedule.spaced("1 second")),
-        Effect.ignore
+      return Effect.acquireRelease(
+        Effect.suspend(() => {
+          if (listeners++ > 0) return Effect.void
+          // interruptible: forked inside acquireRelease's acquire, it would inherit its mask
+          return Effect.map(
+            Effect.forkDaemon(Effect.interruptible(listenAll(listen))),
+            (fiber) => void (listening = fiber)
+          )
+        }),
+        () =>
+          Effect.suspend(() => {
+            if (--listeners > 0 || listening === undefined) return Effect.void
+            const fiber = listening
+            listening = undefined
+            return Fiber.interrupt(fiber)
+          })
       )
     }
     // SQLite: data_version changes when another connection (process) commits
@@ -571,7 +603,8 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       if (signals === undefined) local.set(queue, signals = new Set())
       signals.add(signal)
       yield* Effect.addFinalizer(() => Effect.sync(() => signals.delete(signal)))
-      yield* Effect.forkScoped(watchRemote(signal))
+      if (dialect === "pg") yield* watchRemote(signal)
+      else yield* Effect.forkScoped(watchRemote(signal))
     })
 
   return { enqueue, claim, renew, settle, get, cancel, retryDead, cleanup, nextDue, watch }
