@@ -13,6 +13,7 @@ import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
 import pg from "pg"
 import {
+  type Backend,
   backends,
   dropPgTables,
   eventually,
@@ -36,6 +37,10 @@ const all = backends({ memory: true })
 beforeAll(requirePg)
 afterAll(all.cleanup)
 
+/** runs `effect` on a fresh store of `backend` */
+const runOn = (backend: Backend) => <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
+  Effect.provide(Effect.scoped(effect), backend.fresh())
+
 /** bounded: a job that never settles fails the test instead of hanging it */
 const awaitAll = (producer: Durable.Producer<number, number, string>, ids: ReadonlyArray<Durable.JobId>) =>
   Effect.timeoutFail(Effect.forEach(ids, (id) => producer.await(id)), {
@@ -45,8 +50,7 @@ const awaitAll = (producer: Durable.Producer<number, number, string>, ids: Reado
 
 for (const backend of all.list) {
   describe(`Durable review on ${backend.name}`, () => {
-    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
-      Effect.provide(Effect.scoped(effect), backend.fresh())
+    const run = runOn(backend)
 
     it.live("a jittered retry schedule (fractional delays) retries, and a fractional lease claims", () =>
       run(Effect.gen(function*() {
@@ -152,8 +156,7 @@ for (const backend of all.list) {
 
 for (const backend of all.list) {
   describe(`Durable second review on ${backend.name}`, () => {
-    const run = <A, E>(effect: Effect.Effect<A, E, Durable.Store | Scope.Scope>) =>
-      Effect.provide(Effect.scoped(effect), backend.fresh())
+    const run = runOn(backend)
 
     it.live("a retry due in 10 ms runs in about 10 ms, not at the next poll", () =>
       run(Effect.gen(function*() {
