@@ -54,13 +54,7 @@ for (const backend of all.list) {
 
     it.live("a jittered retry schedule (fractional delays) retries, and a fractional lease claims", () =>
       run(Effect.gen(function*() {
-        const queue = Durable.queue("fractions", {
-          task: Schema.Number,
-          success: Schema.Number,
-          failure: Schema.String,
-          maxAttempts: 5,
-          lease: "1000.5 millis"
-        })
+        const queue = Durable.queue("fractions", { ...numbersOptions, lease: "1000.5 millis" })
         const producer = yield* Durable.producer(queue)
         const ids = yield* producer.offerAll([1, 2, 3])
         let failures = 0
@@ -178,17 +172,25 @@ for (const backend of all.list) {
         expect([info!.state, info!.attempts]).toEqual(["succeeded", 4])
       })))
 
+    /**
+     * A consumer of `Numbers` running a job of 30 s of real time (the store's leases and the
+     * database run on it), which a stop has to interrupt, not wait for.
+     */
+    const runningSlowJob = Effect.tap(
+      Supervisor.make({
+        queue: Numbers,
+        workers: 1,
+        timeout: "1 minute",
+        handler: (n: number) => Effect.as(Effect.sleep("30 seconds"), n)
+      }),
+      (consumer) => eventually(consumer.stats, (stats) => stats.running === 1)
+    )
+
     it.live("shutdownNow during a graceful shutdown interrupts the running job and hands it back", () =>
       run(Effect.gen(function*() {
         const producer = yield* Durable.producer(Numbers)
         const id = yield* producer.offer(1)
-        const consumer = yield* Supervisor.make({
-          queue: Numbers,
-          workers: 1,
-          timeout: "1 minute",
-          handler: (n: number) => Effect.as(Effect.sleep("30 seconds"), n)
-        })
-        yield* eventually(consumer.stats, (stats) => stats.running === 1)
+        const consumer = yield* runningSlowJob
         const draining = yield* Effect.fork(consumer.shutdown)
         yield* Effect.yieldNow()
         const started = Date.now()
@@ -205,13 +207,7 @@ for (const backend of all.list) {
         const producer = yield* Durable.producer(Numbers)
         const id = yield* producer.offer(1)
         yield* Effect.scoped(Effect.gen(function*() {
-          const consumer = yield* Supervisor.make({
-            queue: Numbers,
-            workers: 1,
-            timeout: "1 minute",
-            handler: (n: number) => Effect.as(Effect.sleep("30 seconds"), n)
-          })
-          yield* eventually(consumer.stats, (stats) => stats.running === 1)
+          const consumer = yield* runningSlowJob
           // before, the interruption was cached as the stop's result: the scope's close then
           // failed with it and handed nothing back
           const gaveUp = yield* Effect.either(Effect.timeout(consumer.shutdown, "200 millis"))
@@ -223,13 +219,7 @@ for (const backend of all.list) {
 
     it.live("a typed error JSON cannot hold is dead at once; a bad pollInterval is InvalidOptions", () =>
       run(Effect.gen(function*() {
-        const queue = Durable.queue("nan-errors", {
-          task: Schema.Number,
-          success: Schema.Number,
-          failure: Schema.Number,
-          maxAttempts: 3,
-          lease: "2 seconds"
-        })
+        const queue = Durable.queue("nan-errors", { ...numbersOptions, failure: Schema.Number, maxAttempts: 3 })
         const producer = yield* Durable.producer(queue)
         const id = yield* producer.offer(1)
         yield* Supervisor.make({
@@ -329,12 +319,14 @@ describe("Durable review on PostgreSQL only", () => {
       yield* Effect.provide(
         Effect.scoped(Effect.gen(function*() {
           yield* consumer(Numbers)
+          // real time: PostgreSQL's LISTEN is in place shortly after the consumer starts
           yield* Effect.sleep("200 millis")
           expect(yield* latency(1)).toBeLessThan(1000)
           // another consumer of the same store comes and goes: before, its stop sent UNLISTEN
           // on the connection every consumer of the store listened on
           yield* Effect.scoped(consumer(Other))
-          // job 1's acknowledgement written: the claimer's next due time is its poll (8 s)
+          // real time: job 1's acknowledgement is written, so the claimer's next due time is
+          // its poll (8 s), and only a notification can start job 2 sooner
           yield* Effect.sleep("500 millis")
           expect(yield* latency(2)).toBeLessThan(1000)
         })),
@@ -386,6 +378,7 @@ describe("Durable review on PostgreSQL only", () => {
             queue,
             workers: 16,
             timeout: "5 seconds",
+            // 1 ms of real time a job: renewals and acknowledgements overlap, as in a service
             handler: (n: number) =>
               Effect.zipRight(Effect.sync(() => runs.set(n, (runs.get(n) ?? 0) + 1)), Effect.sleep(1))
           })

@@ -622,7 +622,8 @@ class ConsumerImpl<T, A, E, R> {
         this.draining = false
         this.handingBack = true
         this.interrupting = true
-        this.runFork(Effect.ignore(this.supervisor.shutdownNow))
+        // the drain waits in `supervisor.shutdown`: this ends it (interrupting what runs)
+        return Effect.zipRight(Effect.ignore(this.supervisor.shutdownNow), Fiber.join(this.stopping))
       }
       return Fiber.join(this.stopping)
     })

@@ -28,12 +28,9 @@ export class Outbox<Item> {
 
   add(item: Item, transfers?: ReadonlyArray<unknown>): void {
     const some = transfers !== undefined && transfers.length > 0
-    if (some) {
-      // Node posts a moved buffer without a word, and the other side then fails to read the
-      // whole message (a `messageerror`: the thread ends, with every request in the message)
-      const moved = transfers.find(isDetached)
-      if (moved !== undefined) return this.unsendable(item, new DetachedTransfer())
-    }
+    // Node posts a moved buffer without a word, and the other side then fails to read the
+    // whole message (a `messageerror`: the thread ends, with every request in the message)
+    if (some && transfers.some(isDetached)) return this.unsendable(item, new DetachedTransfer())
     this.items.push(item)
     this.owned.push(some ? transfers : undefined)
     if (some) this.transfers.push(...transfers)
