@@ -245,6 +245,18 @@ for (const backend of all.list) {
         expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
       })))
 
+    it.live("hand back: a job handed back keeps its place in line (its due time does not move)", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        const plain = yield* Durable.producer(Plain)
+        const ids = yield* plain.offerAll([1, 2, 3])
+        const [first] = yield* store.claim("plain", "a", 1, 60_000)
+        // due times are whole milliseconds: the hand back comes a few of them after the offer
+        yield* wait(5)
+        yield* store.settle("plain", "a", [{ ...ok(first.id, 1), status: 0, refund: true }])
+        expect((yield* store.claim("plain", "b", 3, 60_000)).map((job) => job.id)).toEqual(ids)
+      })))
+
     it.live("durable retry writes the next due time; retryDead revives dead letters", () =>
       run(Effect.gen(function*() {
         const store = yield* Durable.Store

@@ -127,7 +127,7 @@ export const make: Effect.Effect<StoreService> = Effect.sync(() => {
   const apply = (row: Row, s: Settlement, now: number) => {
     row.status = s.status
     if (s.refund) row.attempts--
-    if (s.status === Status.Ready) row.runAt = now + s.delayMillis
+    if (s.status === Status.Ready && !s.refund) row.runAt = now + s.delayMillis
     row.leaseUntil = null
     row.leaseOwner = null
     row.finishedAt = s.status === Status.Ready ? null : now

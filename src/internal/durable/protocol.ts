@@ -164,7 +164,8 @@ export interface ClaimedJob {
 
 /**
  * How a held delivery ends in the store; fenced by `attempts` and the lease owner.
- * `status` 0 = back to the queue after `delayMillis` (retry, hand back), 1 = ok, 2 = dead.
+ * `status` 0 = back to the queue: after `delayMillis` (a retry), or, refunded (a hand back), at
+ * its old due time, so it keeps its place in line as an expired lease does; 1 = ok, 2 = dead.
  *
  * @internal
  */

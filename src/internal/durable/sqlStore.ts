@@ -383,7 +383,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
     const set = sql`
         status = v.status,
         attempts = ${t}.attempts - v.refund,
-        run_at = CASE WHEN v.status = 0 THEN ${now} + v.delay ELSE ${t}.run_at END,
+        run_at = CASE WHEN v.status = 0 AND v.refund = 0 THEN ${now} + v.delay ELSE ${t}.run_at END,
         lease_until = NULL,
         lease_owner = NULL,
         finished_at = CASE WHEN v.status = 0 THEN NULL ELSE ${now} END,
