@@ -349,6 +349,11 @@ export interface Producer<T, A, E> {
     tasks: Iterable<T>,
     options?: OfferOptions
   ) => Effect.Effect<Array<JobId>, internal.StoreError | InvalidOptions | ParseResult.ParseError>
+  /**
+   * the job as the store has it; `JobNotFound` if there is none. A stored result or last error
+   * the queue's schemas do not decode (written under other ones) is a `StoreError` naming the
+   * job, not a defect; a typed failure that no longer decodes shows as a `Defect` with its JSON.
+   */
   readonly status: (id: JobId) => Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError>
   /** waits until the job is `succeeded`, `dead` or `cancelled` (polls the store) */
   readonly await: (
@@ -439,22 +444,44 @@ export const producer = <T, A, E>(
           }
           return Effect.succeed(jobs)
         })
-      const status = (id: JobId) =>
+      const status = (id: JobId): Effect.Effect<JobInfo<A, E>, internal.JobNotFound | internal.StoreError> =>
         Effect.flatMap(store.get(queue.name, id), (row) => {
-          if (row === undefined) return Effect.fail(new internal.JobNotFound({ queue: queue.name, id }))
+          if (row === undefined) {
+            return Effect.fail<internal.JobNotFound | internal.StoreError>(
+              new internal.JobNotFound({ queue: queue.name, id })
+            )
+          }
           const state: JobState = states[row.status] ??
             (row.leaseUntil !== null && row.leaseUntil >= row.now ? "running" : "queued")
-          return Effect.succeed<JobInfo<A, E>>({
-            id: row.id,
-            state,
-            attempts: row.attempts,
-            maxAttempts: row.maxAttempts,
-            runAt: new Date(row.runAt),
-            createdAt: new Date(row.createdAt),
-            finishedAt: row.finishedAt === null ? undefined : new Date(row.finishedAt),
-            result: state === "succeeded" ? codec.decodeResult(row.result) : undefined,
-            lastError: row.lastError === null ? undefined : codec.decodeError(row.lastError)
-          })
+          // a row written by another version of the queue's schemas (or by hand) is there all
+          // the same: the caller learns what it holds as a StoreError, not as a defect
+          const decoded = <X>(what: string, decode: () => X) =>
+            Effect.try({
+              try: decode,
+              catch: (cause) =>
+                new internal.StoreError({
+                  message:
+                    `job ${id} of queue ${queue.name}: its stored ${what} does not decode with the queue's schema: ${
+                      cause instanceof Error ? cause.message : String(cause)
+                    }`,
+                  cause
+                })
+            })
+          return Effect.zipWith(
+            decoded("result", () => state === "succeeded" ? codec.decodeResult(row.result) : undefined),
+            decoded("last error", () => row.lastError === null ? undefined : codec.decodeError(row.lastError)),
+            (result, lastError): JobInfo<A, E> => ({
+              id: row.id,
+              state,
+              attempts: row.attempts,
+              maxAttempts: row.maxAttempts,
+              runAt: new Date(row.runAt),
+              createdAt: new Date(row.createdAt),
+              finishedAt: row.finishedAt === null ? undefined : new Date(row.finishedAt),
+              result,
+              lastError
+            })
+          )
         })
       return {
         offer: (task, options) =>

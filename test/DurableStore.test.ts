@@ -245,6 +245,25 @@ for (const backend of all.list) {
         expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
       })))
 
+    it.live("a stored result or error the queue's schema cannot decode is a StoreError from status and await", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Durable.Store
+        // Jobs' success is a number: these rows were written as if by a version whose was text
+        const jobs = yield* Durable.producer(Jobs)
+        const [texted, garbled] = yield* jobs.offerAll([{ n: 1 }, { n: 2 }])
+        yield* store.claim("jobs", "a", 2, 60_000)
+        yield* store.settle("jobs", "a", [
+          ok(texted, 1, "\"seven\""),
+          { ...ok(garbled, 1), status: 2, error: "not json" }
+        ])
+        const result = yield* Effect.flip(jobs.status(texted))
+        expect(result).toBeInstanceOf(Durable.StoreError)
+        expect(result.message).toContain(`job ${texted} of queue jobs: its stored result does not decode`)
+        const error = yield* Effect.flip(jobs.await(garbled))
+        expect(error).toBeInstanceOf(Durable.StoreError)
+        expect(error.message).toContain(`job ${garbled} of queue jobs: its stored last error does not decode`)
+      })))
+
     it.live("hand back: a job handed back keeps its place in line (its due time does not move)", () =>
       run(Effect.gen(function*() {
         const store = yield* Durable.Store
