@@ -539,3 +539,43 @@ describe("Durable.layerPg: connection settings", () => {
       expect(error.message).toContain("database \"no_such_database_here\" does not exist")
     }))
 })
+
+describe("Durable store on PostgreSQL: an idempotent offer racing another process's retention", () => {
+  it.live("a key whose finished job is deleted between the INSERT and the id lookup is enqueued anew", () => {
+    const table = uniqueTable("race_jobs")
+    outboxTables.push(table)
+    return Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* Durable.Store
+      const jobs = yield* Durable.producer(Jobs)
+      const [finished] = yield* jobs.offerAll([{ n: 1 }])
+      yield* store.claim("jobs", "a", 1, 60_000)
+      yield* store.settle("jobs", "a", [ok(finished, 1, "1")])
+      // the retention of another process at the worst moment: right after the INSERT that found
+      // the key taken, before the lookup of the existing id (a trigger puts it exactly there)
+      yield* sql.unsafe(
+        `CREATE FUNCTION ${table}_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN DELETE FROM ${table} WHERE status <> 0; RETURN NULL; END $$`
+      )
+      yield* sql.unsafe(
+        `CREATE TRIGGER ${table}_forget AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${table}_forget()`
+      )
+      const [again, other] = yield* jobs.offerAll([{ n: 1 }, { n: 2 }])
+      expect(again).toBeTypeOf("string")
+      expect(again).not.toBe(finished)
+      expect(yield* jobs.status(again)).toMatchObject({ state: "queued", attempts: 0 })
+      expect(yield* jobs.status(other)).toMatchObject({ state: "queued", attempts: 0 })
+      expect(yield* Effect.flip(jobs.status(finished))).toBeInstanceOf(Durable.JobNotFound)
+      // a key offered twice more in one batch: one job, both offers answered with its id
+      expect(yield* jobs.offerAll([{ n: 1 }, { n: 1 }])).toEqual([again, again])
+    }).pipe(
+      Effect.ensuring(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP FUNCTION IF EXISTS ${table}_forget() CASCADE`))
+          .pipe(Effect.orDie)
+      ),
+      Effect.provide(
+        Layer.provideMerge(Durable.layerWith({ table }), PgClient.layer({ url: Redacted.make(pgUrl) }))
+      )
+    )
+  })
+})

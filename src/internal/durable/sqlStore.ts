@@ -229,7 +229,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       job.maxAttempts === first.maxAttempts && job.runAt === first.runAt && job.delayMillis === first.delayMillis
     )
 
-  const insertChunk = (queue: string, jobs: ReadonlyArray<NewJob>) => {
+  const insertRows = (queue: string, jobs: ReadonlyArray<NewJob>) => {
     const json = JSON.stringify(jobs.map((job) => ({
       idempotency_key: job.idempotencyKey,
       job_key: job.key,
@@ -252,36 +252,46 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       RETURNING id, idempotency_key`
   }
 
+  /** the ids of a chunk of jobs in its order; a key that exists answers with the existing job's id */
+  const insertChunk = (queue: string, chunk: ReadonlyArray<NewJob>): Effect.Effect<Array<JobId>, SqlError.SqlError> =>
+    Effect.gen(function*() {
+      const rows = yield* insertRows(queue, chunk)
+      // RETURNING follows the insertion (batch) order on both dialects
+      if (rows.length === chunk.length) return rows.map((row) => String(row.id))
+      const byKey = new Map<string, JobId>()
+      for (const row of rows) if (row.idempotency_key !== null) byKey.set(row.idempotency_key, String(row.id))
+      const keys = chunk.flatMap((job) =>
+        job.idempotencyKey === null || byKey.has(job.idempotencyKey) ? [] : [job.idempotencyKey]
+      )
+      // (none left to look up when the only conflicts were a key offered twice in this chunk)
+      const existing = keys.length === 0 ? [] : yield* sql<{ id: string | number; idempotency_key: string }>`
+          SELECT id, idempotency_key FROM ${t} WHERE queue = ${queue} AND ${sql.in("idempotency_key", keys)}`
+      for (const row of existing) byKey.set(row.idempotency_key, String(row.id))
+      // A key that conflicted and is gone now: retention deleted its finished job between the
+      // INSERT and this SELECT (another process's cleanup). Its idempotency window is over, so
+      // it is enqueued anew, as an offer a moment later would be.
+      const gone = chunk.filter((job) => job.idempotencyKey !== null && !byKey.has(job.idempotencyKey))
+      if (gone.length > 0) {
+        const again = yield* insertChunk(queue, gone)
+        for (let i = 0; i < gone.length; i++) byKey.set(gone[i].idempotencyKey!, again[i]!)
+      }
+      let unkeyed = 0
+      const unkeyedIds = rows.filter((row) => row.idempotency_key === null)
+      return chunk.map((job) =>
+        job.idempotencyKey === null ? String(unkeyedIds[unkeyed++]!.id) : byKey.get(job.idempotencyKey)!
+      )
+    })
+
   const enqueue: StoreService["enqueue"] = (queue, jobs) => {
     const inserts = Effect.gen(function*() {
       const ids: Array<JobId> = new Array(jobs.length)
       for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
         const chunk = jobs.slice(start, start + INSERT_CHUNK)
         const first = chunk[0]!
-        if (uniform(chunk, first)) {
-          const inserted = yield* insertUniform(queue, chunk, first)
-          for (let i = 0; i < inserted.length; i++) ids[start + i] = inserted[i]!
-          continue
-        }
-        const rows = yield* insertChunk(queue, chunk)
-        if (rows.length === chunk.length) {
-          // RETURNING follows the insertion (batch) order on both dialects
-          for (let i = 0; i < rows.length; i++) ids[start + i] = String(rows[i].id)
-          continue
-        }
-        // idempotent enqueue: a key that already exists answers with the existing id
-        const byKey = new Map<string, JobId>()
-        for (const row of rows) if (row.idempotency_key !== null) byKey.set(row.idempotency_key, String(row.id))
-        const keys = chunk.flatMap((job) => job.idempotencyKey === null ? [] : [job.idempotencyKey])
-        const existing = yield* sql<{ id: string | number; idempotency_key: string }>`
-            SELECT id, idempotency_key FROM ${t} WHERE queue = ${queue} AND ${sql.in("idempotency_key", keys)}`
-        for (const row of existing) byKey.set(row.idempotency_key, String(row.id))
-        let unkeyed = rows.filter((row) => row.idempotency_key === null).map((row) => String(row.id))
-        for (let i = 0; i < chunk.length; i++) {
-          const key = chunk[i].idempotencyKey
-          ids[start + i] = key === null ? unkeyed[0] : byKey.get(key)!
-          if (key === null) unkeyed = unkeyed.slice(1)
-        }
+        const inserted = uniform(chunk, first)
+          ? yield* insertUniform(queue, chunk, first)
+          : yield* insertChunk(queue, chunk)
+        for (let i = 0; i < inserted.length; i++) ids[start + i] = inserted[i]!
       }
       return ids
     })
