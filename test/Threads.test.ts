@@ -236,6 +236,21 @@ describe("Threads: what the second review found", () => {
       expect((yield* info(supervisor)).threadId).not.toBe(before.threadId)
     })))
 
+  it.live("a thread that died while idle, tasks sent one at a time (a timeout): the next goes back and runs on a fresh thread", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const supervisor = yield* Supervisor.make({ workers: 1, ...Threads.offload(spec), timeout: "10 seconds" })
+      const before = yield* info(supervisor)
+      yield* Threads.execute(supervisor, new ExitSoon({ ms: 20 }))
+      // real time: the thread exits on its own timer, 20 ms after its reply
+      yield* Effect.sleep("300 millis")
+      const echoes = yield* Effect.all([1, 2, 3].map((n) => Threads.execute(supervisor, new Echo({ n }))), {
+        concurrency: "unbounded"
+      })
+      expect(echoes).toEqual([1, 2, 3])
+      expect(yield* supervisor.stats).toMatchObject({ succeeded: 5, failed: 0, restarts: 1 })
+      expect((yield* info(supervisor)).threadId).not.toBe(before.threadId)
+    })))
+
   it.live("a stray message fails the task it was running; the ones sent behind it run on the next thread", () =>
     Effect.gen(function*() {
       const stray = new Stray({ messages: [null] })

@@ -50,6 +50,13 @@ export interface ChunkRunner<T> {
     launch: () => void,
     landed: (later: Effect.Effect<void> | undefined) => void
   ) => Effect.Effect<void> | undefined
+  /**
+   * Set when the resource died before the worker's next task (its thread exited while idle):
+   * the worker restarts without starting the task, which goes back to the queue. Asked before
+   * each task the worker starts on its own (per-task sending), whose handler could otherwise
+   * not tell a thread that was dead before it began from one that died under it.
+   */
+  readonly dead: () => WorkerCrashed | undefined
 }
 
 /** @internal */

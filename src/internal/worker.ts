@@ -601,6 +601,7 @@ export class Workers<T, A, E, R, S, Res> {
     // and closures per chunk cost as much as the task.
     let ran = false
     const run = this.env.chunked ? chunkRunner<T>(resource) : undefined
+    const dead = chunkRunner<T>(resource)?.dead
     // the wait for the chunk sent before the current one: a chunked resource gets the next
     // chunk before the worker waits for the previous (two in flight, no idle round trip)
     let awaiting: Effect.Effect<void> | undefined
@@ -759,6 +760,14 @@ export class Workers<T, A, E, R, S, Res> {
         const entry = chunk[slot.index++]!
         if (entry.state !== CLAIMED) {
           queue.finished(entry) // cancelled after it was claimed
+          continue
+        }
+        const died = dead?.()
+        if (died !== undefined) {
+          // its thread died while idle: the task never began, it goes back with the rest of the
+          // chunk (`stopping` now holds) and the worker restarts
+          slot.crash = died
+          slot.index--
           continue
         }
         ran = true

@@ -52,6 +52,9 @@ const decoder = (schema: Schema.Schema<unknown>): (value: unknown) => Decoded =>
 /** A chunk's request interrupted before the thread began it: the worker hands it back. */
 const interruptedUnstarted = new WorkerCrashed({ cause: new NotStarted("interrupted before the thread began it") })
 
+/** The failure of a request its thread never began because the thread had died already. */
+const diedBefore = (crashed: WorkerCrashed) => new WorkerCrashed({ cause: new NotStarted(String(crashed.cause)) })
+
 /** @internal */
 export type Client<A extends Schema.TaggedRequest.All> = PublicThread<A>
 
@@ -225,7 +228,7 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     ): void => {
       if (thread.crashed !== undefined) {
         // it died before this chunk was sent (idle, or while another call waited): none began
-        const never = new WorkerCrashed({ cause: new NotStarted(String(thread.crashed.cause)) })
+        const never = diedBefore(thread.crashed)
         for (let i = 0; i < requests.length; i++) onExit(i, Exit.fail(never))
         return landed(undefined)
       }
@@ -328,7 +331,11 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     const client: Client<A> & { readonly [ChunkedResource]: ChunkRunner<A> } = {
       execute: (request) => Effect.suspend(() => andThen(encode(request), (encoded) => send(request, encoded))),
       threadId: Effect.map(currentThread, (thread) => thread.threadId),
-      [ChunkedResource]: { run: executeChunk, now: sendNow }
+      [ChunkedResource]: {
+        run: executeChunk,
+        now: sendNow,
+        dead: () => ready?.crashed === undefined ? undefined : diedBefore(ready.crashed)
+      }
     }
     return client
   })
