@@ -571,7 +571,7 @@ describe("Durable consumer: a lease lost to another consumer (TestClock)", () =>
         // the store's lease (60 ms) is over: another consumer takes delivery 2
         yield* TestClock.adjust("100 millis")
         expect(yield* store.claim("emails", "other", 1, 60_000)).toEqual([
-          { id, payload: "{\"to\":\"lost\"}", attempts: 2 }
+          { id, payload: "{\"to\":\"lost\"}", attempts: 2, maxAttempts: 3 }
         ])
         // the next renewal (lease/3 = 200 ms after the claim) does not return it: interrupted
         // then, not at the local deadline (600 ms)

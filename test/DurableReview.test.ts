@@ -73,6 +73,25 @@ for (const backend of all.list) {
         ])
       })))
 
+    it.live("a job keeps the maxAttempts it was offered with when the queue's definition changes", () =>
+      run(Effect.gen(function*() {
+        // offered under a definition of 5 attempts; the consumer deployed later says 1
+        const producer = yield* Durable.producer(Numbers)
+        const id = yield* producer.offer(1)
+        const fewer = Durable.queue("numbers", { ...numbersOptions, maxAttempts: 1 })
+        const consumer = yield* Supervisor.make({
+          queue: fewer,
+          workers: 1,
+          timeout: "5 seconds",
+          retry: Schedule.spaced("1 millis"),
+          handler: () => Effect.fail("again")
+        })
+        const [info] = yield* awaitAll(producer, [id])
+        // the store's record of the job says 5, and claims dead-letter by it: so does a retry
+        expect(info).toMatchObject({ state: "dead", attempts: 5, maxAttempts: 5 })
+        expect(yield* consumer.stats).toMatchObject({ retried: 4, dead: 1 })
+      })))
+
     it.live("a task JSON cannot hold (NaN) is a ParseError at offer; a result it cannot hold, a Defect", () =>
       run(Effect.gen(function*() {
         const producer = yield* Durable.producer(Numbers)

@@ -132,7 +132,7 @@ for (const backend of all.list) {
         yield* wait(150)
         const backlog = yield* plain.offerAll([2, 3])
         const claimed = yield* store.claim("plain", "b", 1, 10_000)
-        expect(claimed).toEqual([{ id: old, payload: "1", attempts: 2 }])
+        expect(claimed).toEqual([{ id: old, payload: "1", attempts: 2, maxAttempts: 3 }])
         expect((yield* store.claim("plain", "b", 5, 10_000)).map((job) => job.id)).toEqual(backlog)
       })))
 
@@ -173,12 +173,12 @@ for (const backend of all.list) {
         // a takes delivery 1 and stalls past its lease; b takes delivery 2 and makes the job dead
         yield* store.claim("plain", "a", 1, 100)
         yield* wait(150)
-        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 2 }])
+        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 2, maxAttempts: 3 }])
         const timeout = "{\"_tag\":\"Timeout\"}"
         expect(yield* store.settle("plain", "b", [{ ...ok(id, 2), status: 2, error: timeout }])).toEqual([id])
         // retryDead counts again from 0: c's delivery is number 1, the same as a's
         expect(yield* plain.retryDead()).toBe(1)
-        expect(yield* store.claim("plain", "c", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
+        expect(yield* store.claim("plain", "c", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1, maxAttempts: 3 }])
         expect(yield* store.renew("plain", "a", [id], 60_000)).toEqual([])
         expect(yield* store.settle("plain", "a", [ok(id, 1)])).toEqual([])
         expect(yield* plain.status(id)).toMatchObject({ state: "running", attempts: 1 })
@@ -242,7 +242,7 @@ for (const backend of all.list) {
         const [id] = yield* plain.offerAll([1])
         yield* store.claim("plain", "a", 1, 60_000)
         yield* store.settle("plain", "a", [{ ...ok(id, 1), status: 0, refund: true }])
-        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1 }])
+        expect(yield* store.claim("plain", "b", 1, 60_000)).toEqual([{ id, payload: "1", attempts: 1, maxAttempts: 3 }])
       })))
 
     it.live("a stored result or error the queue's schema cannot decode is a StoreError from status and await", () =>

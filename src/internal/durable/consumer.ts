@@ -77,6 +77,8 @@ class Held<T> {
   constructor(
     readonly id: string,
     readonly attempts: number,
+    /** the job's own (stored when it was offered), not the queue definition's of today */
+    readonly maxAttempts: number,
     readonly task: T,
     public deadline: number,
     /** why the job cannot run (its payload does not decode, its key throws): a dead letter at once */
@@ -392,7 +394,7 @@ class ConsumerImpl<T, A, E, R> {
           poison = `its key function threw: ${String(error)}`
         }
       }
-      const held = new Held<T>(job.id, job.attempts, task as T, deadline, poison, key)
+      const held = new Held<T>(job.id, job.attempts, job.maxAttempts, task as T, deadline, poison, key)
       // a job this consumer still holds came back: the store's lease on the older delivery ran
       // out (a renewal that failed for too long), so that delivery is over — end it here too
       const older = this.held.get(job.id)
@@ -562,7 +564,7 @@ class ConsumerImpl<T, A, E, R> {
         } catch (cause) {
           return dead({ _tag: "Defect", message: `error does not encode: ${String(cause)}` })
         }
-        if (this.retry === undefined || held.attempts >= this.options.queue.maxAttempts) {
+        if (this.retry === undefined || held.attempts >= held.maxAttempts) {
           return settled(held, Status.Dead, null, encoded)
         }
         return Effect.map(
@@ -585,7 +587,7 @@ class ConsumerImpl<T, A, E, R> {
         if (!held.started || held.expired || this.interrupting) return settled(held, Status.Ready, null, null, 0, true)
         return settled(
           held,
-          held.attempts >= this.options.queue.maxAttempts ? Status.Dead : Status.Ready,
+          held.attempts >= held.maxAttempts ? Status.Dead : Status.Ready,
           null,
           this.codec.encodeError(selfInterrupted)
         )

@@ -94,7 +94,7 @@ export const make: Effect.Effect<StoreService> = Effect.sync(() => {
         row.attempts++
         row.leaseUntil = now + leaseMillis
         row.leaseOwner = owner
-        claimed.push({ id: String(row.id), payload: row.payload, attempts: row.attempts })
+        claimed.push({ id: String(row.id), payload: row.payload, attempts: row.attempts, maxAttempts: row.maxAttempts })
       }
       return claimed
     })

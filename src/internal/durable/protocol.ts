@@ -160,6 +160,8 @@ export interface ClaimedJob {
   readonly id: JobId
   readonly payload: string
   readonly attempts: number
+  /** the job's own, stored when it was offered: what the claim's dead-lettering goes by too */
+  readonly maxAttempts: number
 }
 
 /**

@@ -320,7 +320,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         ORDER BY priority DESC, run_at, id
         LIMIT ${limit} ${skipLocked}
       )
-      RETURNING id, payload, attempts, status, priority, run_at`
+      RETURNING id, payload, attempts, max_attempts, status, priority, run_at`
     if (dialect === "pg") {
       // the claimed jobs as one JSON text, in claim order (see `insertUniform`: a row each
       // costs the driver more than the statement costs the server)
@@ -329,17 +329,15 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         Effect.map(
           sql<{ jobs: string | null }>`
             WITH claimed AS (${update})
-            SELECT (json_agg(json_build_array(id::text, payload, attempts) ORDER BY priority DESC, run_at, id)
+            SELECT (json_agg(json_build_array(id::text, payload, attempts, max_attempts) ORDER BY priority DESC, run_at, id)
               FILTER (WHERE status = 0))::text AS jobs
             FROM claimed`,
           (rows): Array<ClaimedJob> => {
             const jobs = rows[0]?.jobs
             if (jobs === null || jobs === undefined) return []
-            return (JSON.parse(jobs) as Array<[string, string, number]>).map(([id, payload, attempts]) => ({
-              id,
-              payload,
-              attempts
-            }))
+            return (JSON.parse(jobs) as Array<[string, string, number, number]>).map((
+              [id, payload, attempts, maxAttempts]
+            ) => ({ id, payload, attempts, maxAttempts }))
           }
         )
       )
@@ -348,7 +346,15 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       "claim",
       Effect.map(
         update as Statement.Statement<
-          { id: string | number; payload: string; attempts: number; status: number; priority: number; run_at: number }
+          {
+            id: string | number
+            payload: string
+            attempts: number
+            max_attempts: number
+            status: number
+            priority: number
+            run_at: number
+          }
         >,
         (rows) => {
           const jobs: Array<ClaimedJob> = []
@@ -359,7 +365,12 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
           )
           for (const row of ordered) {
             if (Number(row.status) === Status.Ready) {
-              jobs.push({ id: String(row.id), payload: row.payload, attempts: Number(row.attempts) })
+              jobs.push({
+                id: String(row.id),
+                payload: row.payload,
+                attempts: Number(row.attempts),
+                maxAttempts: Number(row.max_attempts)
+              })
             }
           }
           return jobs
