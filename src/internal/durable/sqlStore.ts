@@ -10,8 +10,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -56,6 +58,17 @@ const SETTLE_CHUNK = 1000
  * whose payload is empty, and consumers in other processes would then wake only on their poll.
  */
 const WAKE = "jobs"
+/** The payload of the listener's heartbeat: heard, it proves the connection; it wakes no one. */
+const PING = "ping"
+/**
+ * How often an idle listener proves its connection. @effect/sql-pg swallows the errors of its
+ * listening connection: one that dies (a server restart, `pg_terminate_backend`, a network
+ * cut) is never replaced, and its consumers would wake only on their poll from then on.
+ */
+const HEARTBEAT_MILLIS = 2000
+/** while a new LISTEN has not heard its first heartbeat: one every this many ms, for at most */
+const CONNECTING_PING_MILLIS = 100
+const CONNECT_MILLIS = 10_000
 
 const migrations = (dialect: Dialect, table: string): ReadonlyArray<string> => {
   const id = dialect === "pg" ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -147,6 +160,15 @@ const runMigrations = (sql: SqlClient.SqlClient, dialect: Dialect, table: string
       : statements
   )
 }
+
+/** the wall clock, for what runs in real time whatever clock the caller has (see `listenAll`) */
+const liveClock = Clock.make()
+
+/** once the event loop has read the sockets that were ready (`setImmediate` runs after I/O) */
+const afterIo = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, ownClient: boolean): StoreService => {
   const outsideTransactions = Context.omit(SqlClient.TransactionConnection)
@@ -567,17 +589,57 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
    * the first to stop sent UNLISTEN on the connection they all share (@effect/sql-pg keeps one
    * listening connection per client), and the others heard nothing more.
    */
-  const listenAll = (listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>) =>
-    listen(table).pipe(
-      Stream.runForEach(() =>
+  const listenAll = (listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>) => {
+    const wakeAll = () => {
+      for (const queue of local.keys()) signalLocal(queue)
+    }
+    const ping = Effect.either(op("ping", sql`SELECT pg_notify(${table}, ${PING})`))
+    const session = Effect.suspend(() => {
+      let heard = false
+      const hear = Stream.runForEach(listen(table), (payload) =>
         Effect.sync(() => {
-          for (const queue of local.keys()) signalLocal(queue)
-        })
-      ),
-      // the poll fallback covers the gap while the listener reconnects
-      Effect.retry(Schedule.spaced("1 second")),
-      Effect.ignore
+          heard = true
+          if (payload !== PING) wakeAll()
+        }))
+      // Ends when the connection is deaf. On the live clock: the connection lives in real
+      // time, whatever clock the consumers run on.
+      const deaf = Effect.gen(function*() {
+        // Until the LISTEN hears its own heartbeat it may not be in place (connecting, or the
+        // last connection still closing): what was offered meanwhile is looked for once it is.
+        const since = Date.now()
+        while (!heard) {
+          if (Date.now() - since > CONNECT_MILLIS) return
+          yield* ping
+          yield* Effect.sleep(CONNECTING_PING_MILLIS)
+          yield* afterIo
+        }
+        wakeAll()
+        // Then a heartbeat goes out (through the pool) in each period in which nothing was
+        // heard; one that does not come back within the next period means deaf.
+        let pinged = false
+        while (true) {
+          heard = false
+          yield* Effect.sleep(HEARTBEAT_MILLIS)
+          // after a busy event loop, timers run before the socket is read: read it first
+          if (!heard) yield* afterIo
+          if (heard) pinged = false
+          else if (pinged) return
+          // a heartbeat that could not be sent (the database is down) proves nothing either way
+          else pinged = Either.isRight(yield* ping)
+        }
+      }).pipe(Effect.withClock(liveClock))
+      return Effect.raceFirst(Effect.as(hear, false), Effect.as(deaf, true))
+    })
+    // Deaf, the session ends: the stream's scope closes, @effect/sql-pg ends its connection (no
+    // other listen holds it) and the next session connects at once. A session that fails
+    // (LISTEN with the database down) is tried again a second later. The consumers' poll
+    // covers every gap.
+    return session.pipe(
+      Effect.catchAllCause(() => Effect.succeed(false)),
+      Effect.flatMap((deafened) => deafened ? Effect.void : Effect.withClock(Effect.sleep("1 second"), liveClock)),
+      Effect.forever
     )
+  }
   let listeners = 0
   let listening: Fiber.RuntimeFiber<void> | undefined
 
