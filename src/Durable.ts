@@ -758,6 +758,13 @@ const peer = <M>(name: string, load: () => Promise<M>): Effect.Effect<M, interna
 export interface PgOptions extends LayerOptions {
   readonly url: string
   readonly maxConnections?: number | undefined
+  /**
+   * how long a new connection (or a wait for a free one of the pool) may take before the
+   * operation fails with a `StoreError` (default 10 seconds). pg's own default is no bound:
+   * a server that accepts and never answers, or a network that drops packets, would hang the
+   * layer's build, every claim and acknowledgement, and a consumer's shutdown.
+   */
+  readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -793,6 +800,18 @@ export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, interna
       })
     )
   }
+  const timeout = options.connectTimeout ?? "10 seconds"
+  const connectTimeout = isDurationInput(timeout) ? finiteDuration(timeout) : Option.none()
+  if (Option.isNone(connectTimeout) || Duration.toMillis(connectTimeout.value) < 1) {
+    return Layer.fail(
+      new internal.StoreError({
+        message: `connectTimeout must be a finite Duration input of at least 1 millisecond, got ${
+          String(options.connectTimeout)
+        }`,
+        cause: options.connectTimeout
+      })
+    )
+  }
   return Layer.unwrapEffect(Effect.map(
     peer("@effect/sql-pg", () => import("@effect/sql-pg/PgClient")),
     (PgClient) =>
@@ -800,6 +819,8 @@ export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, interna
         Layer.effect(internal.Store, SqlStore.make({ table: options.table, ownClient: true })),
         PgClient.layer({
           url: Redacted.make(options.url),
+          // whole milliseconds: pg's timer takes them as they come
+          connectTimeout: Math.ceil(Duration.toMillis(connectTimeout.value)),
           ...(maxConnections === undefined ? {} : { maxConnections })
         }).pipe(
           Layer.mapError((cause) =>

@@ -492,6 +492,48 @@ describe("Durable consumer: shutdown", () => {
     }))
 })
 
+describe("Durable consumer: a store that cannot write (TestClock)", () => {
+  it.effect("a stop flushes while its leases last, not 20 slow tries", () =>
+    Effect.gen(function*() {
+      const leased = Durable.queue("leased", {
+        task: Schema.Number,
+        success: Schema.Number,
+        failure: Schema.Never,
+        maxAttempts: 3,
+        lease: "3 seconds"
+      })
+      // each acknowledgement fails after a second, as one waiting out a connect timeout would
+      const unwritable = Layer.effect(
+        Durable.Store,
+        Effect.map(Durable.Store, (store): Durable.Store["Type"] => ({
+          ...store,
+          settle: () =>
+            Effect.zipRight(
+              Effect.sleep("1 second"),
+              Effect.fail(new Durable.StoreError({ message: "connect timeout", cause: undefined }))
+            )
+        }))
+      ).pipe(Layer.provide(Durable.layerMemory))
+      yield* Effect.gen(function*() {
+        const producer = yield* Durable.producer(leased)
+        const ran = yield* Deferred.make<void>()
+        yield* producer.offer(1)
+        const consumer = yield* Durable.consumer({
+          queue: leased,
+          workers: 1,
+          timeout: "10 seconds",
+          handler: (n) => Effect.as(Deferred.succeed(ran, undefined), n)
+        })
+        yield* drive(Deferred.await(ran))
+        const from = yield* Clock.currentTimeMillis
+        yield* drive(consumer.shutdown)
+        // the lease (3 s), plus the try under way when the stop began and the last one begun
+        // inside the lease (1.1 s each, its pause included): 4.4 s; 20 tries took 23 s
+        expect((yield* Clock.currentTimeMillis) - from).toBeLessThanOrEqual(5000)
+      }).pipe(Effect.scoped, Effect.provide(unwritable))
+    }))
+})
+
 describe("Durable consumer: whose interruption spends an attempt (TestClock)", () => {
   it.effect("a stop gives back the attempts of the jobs it interrupts; a handler that interrupts itself spends its own", () =>
     Effect.gen(function*() {

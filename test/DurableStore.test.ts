@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Exit, Layer, Redacted, Ref, Schema } from "effect"
 import { Durable } from "effect-supervisor/durable"
 import { existsSync } from "node:fs"
+import { type AddressInfo, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import * as SqliteStore from "../src/internal/durable/sqlite.js"
 import {
@@ -529,6 +530,37 @@ describe("Durable.layerPg: connection settings", () => {
         expect(error.message).toBe(`maxConnections must be an integer >= 1, got ${maxConnections}`)
       }
     }))
+
+  it.live("a server that accepts and never answers is a StoreError after connectTimeout, not a hang", () =>
+    Effect.gen(function*() {
+      // a listener that takes connections and says nothing, as a blackholed network looks
+      const sockets = new Set<Socket>()
+      const silent = createServer((socket) => void sockets.add(socket))
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void silent.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () =>
+          Effect.async<void>((resume) => {
+            for (const socket of sockets) socket.destroy()
+            silent.close(() => resume(Effect.void))
+          })
+      )
+      const { port } = silent.address() as AddressInfo
+      const url = `postgres://postgres@127.0.0.1:${port}/test`
+      const started = Date.now()
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(Durable.layerPg({ url, connectTimeout: "300 millis" })))
+      )
+      expect(error).toBeInstanceOf(Durable.StoreError)
+      expect(error.message).toBe("PostgreSQL: PgClient: Connection timed out: Connection timed out")
+      // real time: pg's connect timer; bounded well below a hang
+      expect(Date.now() - started).toBeLessThan(5000)
+      for (const connectTimeout of [-1, 0, Number.NaN, "soon", Infinity]) {
+        const invalid = yield* Effect.flip(
+          Effect.scoped(Layer.build(Durable.layerPg({ url, connectTimeout: connectTimeout as never })))
+        )
+        expect(invalid.message).toContain("connectTimeout must be a finite Duration input of at least 1 millisecond")
+      }
+    }).pipe(Effect.scoped))
 
   it.live("a connection that fails says why: the driver's reason is in the message", () =>
     Effect.gen(function*() {

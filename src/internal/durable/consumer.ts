@@ -638,8 +638,15 @@ class ConsumerImpl<T, A, E, R> {
       if (!drain) this.interrupting = true
       yield* Effect.ignore(drain ? this.supervisor.shutdown : this.supervisor.shutdownNow)
       yield* Fiber.interrupt(this.acker)
-      // every outcome is recorded now; a failing store gets a few more tries, then its leases expire
-      for (let tries = 0; this.outcomes.length > 0 && tries < 20; tries++) yield* this.flushOnce
+      // Every outcome is recorded now. A failing store gets more tries while the leases this
+      // consumer holds last (past them, the jobs are others' to run again anyway), at most 20:
+      // a try can take as long as a connection's timeout
+      const until = this.clock.unsafeCurrentTimeMillis() + this.leaseMillis
+      for (
+        let tries = 0;
+        this.outcomes.length > 0 && tries < 20 && (tries === 0 || this.clock.unsafeCurrentTimeMillis() < until);
+        tries++
+      ) yield* this.flushOnce
       yield* Fiber.interrupt(this.renewer)
       return this.stats()
     })
