@@ -353,51 +353,55 @@ describe("Durable review on PostgreSQL only", () => {
       )
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
-  it.live("a LISTEN whose connection dies is made again, and what was offered meanwhile runs then, not at the poll", () =>
-    Effect.gen(function*() {
-      const table = uniqueTable("durable_relisten")
-      tables.push(table)
-      // a lease longer than the test: no lease of its own due wakes the consumer either
-      const queue = Durable.queue("numbers", { ...numbersOptions, lease: "60 seconds" })
-      const started = new Map<number, number>()
-      // offers from another store, as from another process: only a notification wakes them
-      const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
-      const producer = yield* Durable.producer(queue).pipe(Effect.provide(elsewhere))
-      /** ms from an offer until its job starts (the consumer polls only every 60 s) */
-      const latency = (n: number) =>
-        Effect.gen(function*() {
-          const at = Date.now()
-          yield* producer.offer(n)
-          yield* eventually(Effect.sync(() => started.has(n)), (has) => has, 15_000)
-          return started.get(n)! - at
-        })
-      yield* Effect.provide(
-        Effect.scoped(Effect.gen(function*() {
-          yield* Supervisor.make({
-            queue,
-            workers: 1,
-            timeout: "5 seconds",
-            pollInterval: "60 seconds",
-            handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
+  it.live(
+    "a LISTEN whose connection dies is made again, and what was offered meanwhile runs then, not at the poll",
+    () =>
+      Effect.gen(function*() {
+        const table = uniqueTable("durable_relisten")
+        tables.push(table)
+        // a lease longer than the test: no lease of its own due wakes the consumer either
+        const queue = Durable.queue("numbers", { ...numbersOptions, lease: "60 seconds" })
+        const started = new Map<number, number>()
+        // offers from another store, as from another process: only a notification wakes them
+        const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+        const producer = yield* Durable.producer(queue).pipe(Effect.provide(elsewhere))
+        /** ms from an offer until its job starts (the consumer polls only every 60 s) */
+        const latency = (n: number) =>
+          Effect.gen(function*() {
+            const at = Date.now()
+            yield* producer.offer(n)
+            yield* eventually(Effect.sync(() => started.has(n)), (has) => has, 15_000)
+            return started.get(n)! - at
           })
-          // real time: PostgreSQL's LISTEN is in place shortly after the consumer starts
-          yield* Effect.sleep("200 millis")
-          expect(yield* latency(1)).toBeLessThan(1000)
-          // the server ends the listening connection (a restart, a pooler, an admin would)
-          const ended = yield* query(
-            `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = 'LISTEN "${table}"'`,
-            (rows) => rows.length
-          )
-          expect(ended).toBe(1)
-          // offered while nobody hears: it runs once the listener has found its connection deaf
-          // (a heartbeat unanswered: 2 s periods) and listens again, about 7 s on
-          expect(yield* latency(2)).toBeLessThan(12_000)
-          // and the new LISTEN hears the next offer at once
-          expect(yield* latency(3)).toBeLessThan(1000)
-        })),
-        Durable.layerPg({ url: pgUrl, table })
-      )
-    }).pipe(Effect.scoped), { timeout: 60_000 })
+        yield* Effect.provide(
+          Effect.scoped(Effect.gen(function*() {
+            yield* Supervisor.make({
+              queue,
+              workers: 1,
+              timeout: "5 seconds",
+              pollInterval: "60 seconds",
+              handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
+            })
+            // real time: PostgreSQL's LISTEN is in place shortly after the consumer starts
+            yield* Effect.sleep("200 millis")
+            expect(yield* latency(1)).toBeLessThan(1000)
+            // the server ends the listening connection (a restart, a pooler, an admin would)
+            const ended = yield* query(
+              `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = 'LISTEN "${table}"'`,
+              (rows) => rows.length
+            )
+            expect(ended).toBe(1)
+            // offered while nobody hears: it runs once the listener has found its connection deaf
+            // (a heartbeat unanswered: 2 s periods) and listens again, about 7 s on
+            expect(yield* latency(2)).toBeLessThan(12_000)
+            // and the new LISTEN hears the next offer at once
+            expect(yield* latency(3)).toBeLessThan(1000)
+          })),
+          Durable.layerPg({ url: pgUrl, table })
+        )
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
 
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {
