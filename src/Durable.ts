@@ -177,9 +177,9 @@ export interface QueueOptions<T, A, E, TI, AI, EI> {
   } | undefined
 }
 
-/** A Duration input that names a finite duration, or None (unparsable, or infinite). */
+/** A Duration input that names a finite duration, or None (unparsable, negative, or infinite). */
 const finiteDuration = (input: unknown): Option.Option<Duration.Duration> =>
-  Option.filter(Duration.decodeUnknown(input), Duration.isFinite)
+  isDurationInput(input) ? Option.filter(Duration.decodeUnknown(input), Duration.isFinite) : Option.none()
 
 const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidOptions | undefined => {
   const fail = (message: string) => new InvalidOptions({ message })
@@ -518,7 +518,7 @@ export const producer = <T, A, E>(
         retryDead: (options) => {
           if (options?.olderThan === undefined) return store.retryDead(queue.name, 0)
           const olderThan = finiteDuration(options.olderThan)
-          if (Option.isNone(olderThan) || !isDurationInput(options.olderThan)) {
+          if (Option.isNone(olderThan)) {
             return Effect.fail(
               new InvalidOptions({
                 message: `olderThan must be a finite Duration input, got ${String(options.olderThan)}`
@@ -801,7 +801,7 @@ export const layerPg = (options: PgOptions): Layer.Layer<internal.Store, interna
     )
   }
   const timeout = options.connectTimeout ?? "10 seconds"
-  const connectTimeout = isDurationInput(timeout) ? finiteDuration(timeout) : Option.none()
+  const connectTimeout = finiteDuration(timeout)
   if (Option.isNone(connectTimeout) || Duration.toMillis(connectTimeout.value) < 1) {
     return Layer.fail(
       new internal.StoreError({

@@ -152,17 +152,28 @@ for (const backend of all.list) {
         expect(yield* consumer.stats).toMatchObject({ retried: 4, dead: 1, handedBack: 0 })
       })))
 
-    it.live("bad durations are InvalidOptions: a consumer timeout of NaN or -1, retryDead's olderThan", () =>
+    it.live("bad durations are InvalidOptions: a consumer timeout of NaN or -1, retryDead's olderThan, negative strings", () =>
       run(Effect.gen(function*() {
-        for (const timeout of [Number.NaN, -1, "abc"]) {
+        for (const timeout of [Number.NaN, -1, "abc", "-5 seconds"]) {
           const error = yield* Effect.flip(
             Supervisor.make({ queue: Numbers, workers: 1, timeout: timeout as never, handler: Effect.succeed })
           )
           expect(error).toBeInstanceOf(Errors.InvalidOptions)
         }
         const producer = yield* Durable.producer(Numbers)
-        const error = yield* Effect.flip(producer.retryDead({ olderThan: "abc" as never }))
-        expect(error).toBeInstanceOf(Errors.InvalidOptions)
+        for (const olderThan of ["abc", "-1 hour"]) {
+          const error = yield* Effect.flip(producer.retryDead({ olderThan: olderThan as never }))
+          expect(error).toBeInstanceOf(Errors.InvalidOptions)
+        }
+        // "-5 millis" parsed as 0: a retention that deleted every finished job at once, an await
+        // that polled without a pause, a delay of "now"
+        const forgetful = Durable.queue("forgetful", { ...numbersOptions, retention: { succeeded: "-1 day" } })
+        expect(yield* Effect.flip(Durable.producer(forgetful))).toBeInstanceOf(Errors.InvalidOptions)
+        const id = yield* producer.offer(1)
+        expect(yield* Effect.flip(producer.await(id, { pollInterval: "-5 millis" }))).toBeInstanceOf(
+          Errors.InvalidOptions
+        )
+        expect(yield* Effect.flip(producer.offer(2, { delay: "-5 seconds" }))).toBeInstanceOf(Errors.InvalidOptions)
       })))
   })
 }

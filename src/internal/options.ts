@@ -27,6 +27,8 @@ export const isDurationInput = (u: unknown): u is Duration.DurationInput => {
   if (typeof u === "number") return u >= 0 && !Number.isNaN(u)
   if (typeof u === "bigint") return u >= 0n
   if (Array.isArray(u)) return u.length === 2 && u.every((n) => typeof n === "number" && Number.isFinite(n) && n >= 0)
+  // "-5 seconds" parses, clamped to zero
+  if (typeof u === "string" && u.trimStart().startsWith("-")) return false
   return Option.isSome(Duration.decodeUnknown(u))
 }
 const DurationLike = Schema.declare(isDurationInput)
