@@ -3,7 +3,7 @@
  * Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { Restart, Supervisor } from "effect-supervisor"
 
 const succeed = (n: number) => Effect.succeed(n)
@@ -22,4 +22,31 @@ describe("bad durations", () => {
       expect(yield* made({ restart: Restart.policy({ within: "-5 seconds" }) })).toContain("within")
       expect(yield* made({ timeout: "5 seconds" })).toBe("made")
     }))
+})
+
+describe("a resize under way when the supervisor stops", () => {
+  it.effect("adds no worker after the stop and fails with SupervisorClosed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      let acquiredAfterStop = 0
+      let stopped = false
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        resource: Effect.sync(() => {
+          if (stopped) acquiredAfterStop++
+        }),
+        handler: succeed
+      })
+      // 50k workers with a resource: the loop yields between them, and the stop comes in between
+      const resizing = yield* Effect.fork(Effect.exit(supervisor.resize(50_000)))
+      yield* Effect.yieldNow()
+      const summary = yield* supervisor.shutdownNow
+      stopped = true
+      const resized = yield* Fiber.join(resizing)
+      expect(summary.stats.workers).toBeLessThan(50_000)
+      expect((yield* supervisor.stats).workers).toBe(summary.stats.workers)
+      expect(Exit.isFailure(resized) && resized.cause._tag === "Fail" && resized.cause.error._tag).toBe(
+        "SupervisorClosed"
+      )
+      expect(acquiredAfterStop).toBe(0)
+    })))
 })

@@ -238,7 +238,17 @@ export const make = <T, A, E, R, S, Res>(
           const invalid = validateWorkers(n)
           if (invalid !== undefined) return Effect.fail(invalid)
           if (!lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
-          if (n > pool.size) return Effect.repeatN(pool.spawn, n - pool.size - 1)
+          if (n > pool.size) {
+            // a long loop yields now and then: a stop meanwhile ends it, as a resize after one fails
+            return Effect.zipRight(
+              Effect.whileLoop({
+                while: () => lifecycle.isOpen && pool.size < n,
+                body: () => pool.spawn,
+                step: () => {}
+              }),
+              Effect.suspend(() => lifecycle.isOpen ? Effect.void : Effect.fail(new SupervisorClosed()))
+            )
+          }
           pool.retire(n)
           return Effect.void
         }),
