@@ -98,4 +98,31 @@ describe("memory of a long-lived supervisor", () => {
       expect(summary.stats).toMatchObject({ succeeded: 2, dropped: WARM_UP + TASKS })
       expect(summary.pending.map((task) => task.id)).toEqual([...numbers(WARM_UP + TASKS - 1000, 1000)])
     })))
+
+  it.live("200,000 tasks pushed out by \"sliding\" behind a started task of a paused queue grow the heap by less than 50 MB", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const job = (id: number) => ({ id, payload: new Array<number>(128).fill(id) })
+      function* jobs(from: number, count: number) {
+        for (const id of numbers(from, count)) yield job(id)
+      }
+      const sup = yield* Supervisor.make({
+        workers: 1,
+        capacity: 2,
+        strategy: "sliding",
+        retain: { dropped: 0 },
+        handler: (_: { readonly id: number }) => Effect.never
+      })
+      // an execute on an idle supervisor hands its task to the parked worker at once; paused
+      // before the worker runs it, the task goes back to the head of the queue, started, and
+      // stays there while the queue is paused: every task pushed out goes behind it
+      yield* Effect.fork(sup.execute(job(-1)))
+      yield* Effect.yieldNow()
+      yield* sup.pause
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      expect(yield* sup.stats).toMatchObject({ queued: 1, running: 0 })
+      yield* sup.submitAll(jobs(0, WARM_UP))
+      const grown = yield* heapGrowth(sup.submitAll(jobs(WARM_UP, TASKS)))
+      expect((yield* sup.stats).dropped).toBe(WARM_UP + TASKS - 1)
+      expect(grown).toBeLessThan(MAX_GROWTH)
+    })))
 })

@@ -96,14 +96,17 @@ export class Fifo<T> implements TaskQueue<T> {
     while (i < buffer.length && (buffer[i]!.state !== QUEUED || buffer[i]!.started)) i++
     if (i >= buffer.length) return undefined
     const entry = buffer[i]!
+    // out of the queue now (the caller records its outcome), so a sweep drops it
+    entry.state = CLAIMED
     this.live--
     if (i === this.head) {
       buffer[this.head++] = undefined
       this.compactIfSparse()
     } else {
-      // behind a started entry: it stays in place as garbage (its state leaves QUEUED when the
-      // caller records it, as a cancelled one's has), swept as cancelled entries are
+      // behind a started entry (a paused queue holds one at its head for as long as it is
+      // paused): it stays in place as garbage, swept as cancelled entries are
       this.garbage++
+      if (shouldSweep(this.garbage, this.live)) this.compact()
     }
     return entry
   }
