@@ -3,7 +3,7 @@
  * Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, TestClock } from "effect"
 import { Restart, Supervisor } from "effect-supervisor"
 
 const succeed = (n: number) => Effect.succeed(n)
@@ -49,4 +49,34 @@ describe("a resize under way when the supervisor stops", () => {
       )
       expect(acquiredAfterStop).toBe(0)
     })))
+})
+
+describe("a drain when its scope's fiber is interrupted again", () => {
+  it.effect("keeps its deadline: a task that never ends is interrupted at it, and the scope closes", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const owner = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        const supervisor = yield* Supervisor.make({
+          workers: 1,
+          drain: "1 second",
+          handler: (ms: number) =>
+            (ms === 0 ? Effect.never : Effect.sleep(`${ms} millis`)).pipe(
+              Effect.zipRight(Effect.sync(() => log.push(`done ${ms}`))),
+              Effect.onInterrupt(() => Effect.sync(() => log.push(`interrupted ${ms}`)))
+            )
+        })
+        yield* supervisor.submit(500)
+        yield* supervisor.submit(0) // never ends on its own: the drain's deadline interrupts it
+        return yield* Effect.never
+      })))
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interruptFork(owner) // the scope closes: a graceful drain of up to 1 s
+      yield* TestClock.adjust("100 millis")
+      // a second interrupt while it drains: it reached the deadline's race (a child of the
+      // closing fiber) and cancelled it, and the scope never closed
+      yield* Fiber.interruptFork(owner)
+      for (let i = 0; i < 20; i++) yield* TestClock.adjust("100 millis")
+      expect((yield* Fiber.poll(owner))._tag).toBe("Some")
+      expect(log).toEqual(["done 500", "interrupted 0"])
+    }))
 })

@@ -24,6 +24,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as RateLimiter from "effect/RateLimiter"
@@ -287,12 +288,12 @@ const closeWith = (
   awaitStop: Effect.Effect<unknown, Escalated>
 ): Effect.Effect<unknown, Escalated> => {
   if (drain === undefined) return Effect.zipRight(halt(false), awaitStop)
+  // In a fiber of its own, not a child: a further interrupt of the closing fiber (the first one
+  // closed the scope) reaches its children even while it runs this finalizer, and it cancelled
+  // the deadline's race, so the drain never ended. Joined here: it outlives no one.
+  const drained = Effect.flatMap(Effect.forkDaemon(Effect.timeout(Effect.interruptible(awaitStop), drain)), Fiber.join)
   return Effect.zipRight(
     halt(true),
-    Effect.catchTag(
-      Effect.timeout(Effect.interruptible(awaitStop), drain),
-      "TimeoutException",
-      () => Effect.zipRight(halt(false), awaitStop)
-    )
+    Effect.catchTag(drained, "TimeoutException", () => Effect.zipRight(halt(false), awaitStop))
   )
 }
