@@ -3,7 +3,7 @@
  * Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberId, TestClock } from "effect"
 import { Restart, Supervisor } from "effect-supervisor"
 
 const succeed = (n: number) => Effect.succeed(n)
@@ -79,4 +79,47 @@ describe("a drain when its scope's fiber is interrupted again", () => {
       expect((yield* Fiber.poll(owner))._tag).toBe("Some")
       expect(log).toEqual(["done 500", "interrupted 0"])
     }))
+})
+
+describe("a producer woken for a free slot and interrupted before it takes it", () => {
+  for (const way of ["submit", "submitAll"] as const) {
+    it.effect(`${way}: passes the wake-up on; the next waiting producer gets the slot`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const gate = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const victim = yield* Deferred.make<Fiber.RuntimeFiber<unknown, unknown>>()
+        const ran: Array<number> = []
+        const supervisor = yield* Supervisor.make({
+          workers: 1,
+          capacity: 1,
+          handler: (n: number) =>
+            Effect.zipRight(
+              Effect.sync(() => ran.push(n)),
+              n === 1
+                ? Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(gate))
+                // task 2 starts as its slot frees, which wakes the first producer: it is
+                // interrupted then, between its wake-up and its retry (as by its own timeout)
+                : n === 2
+                ? Effect.flatMap(Deferred.await(victim), (fiber) =>
+                  Effect.sync(() => fiber.unsafeInterruptAsFork(FiberId.none)))
+                : Effect.void
+            )
+        })
+        const produce = (n: number) => way === "submit" ? supervisor.submit(n) : supervisor.submitAll([n])
+        yield* supervisor.submit(1)
+        yield* Deferred.await(started)
+        yield* supervisor.submit(2) // the queue is full (capacity 1)
+        const first = yield* Effect.fork(produce(3))
+        const second = yield* Effect.fork(produce(4))
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        yield* Deferred.succeed(victim, first)
+        yield* Deferred.succeed(gate, undefined)
+        // the wake-ups of a few free slots come within an event-loop turn (setImmediate)
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        yield* Fiber.join(second)
+        expect(Exit.isInterrupted(yield* Fiber.await(first))).toBe(true)
+        yield* supervisor.awaitIdle
+        expect(ran).toEqual([1, 2, 4])
+      })))
+  }
 })

@@ -205,7 +205,26 @@ export class Admission<T, A, E, S> {
   private admit(entry: Entry<T>): Effect.Effect<void, SupervisorClosed> {
     if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
     if (this.tryAdmit(entry, true)) return Effect.void
-    return Effect.zipRight(this.awaitSpace, Effect.suspend(() => this.admit(entry)))
+    return this.passOn(this.admitWhenRoom(entry))
+  }
+
+  /**
+   * A producer woken for a free slot and interrupted before it took it would take the wake-up
+   * with it, and the next waiting producer would wait while the queue has room: it is passed on.
+   * Around the whole wait (its retries run inside), not each round: one frame per producer.
+   */
+  private passOn<E>(waiting: Effect.Effect<void, E>): Effect.Effect<void, E> {
+    return Effect.onInterrupt(waiting, () => Effect.sync(() => this.wakeProducers()))
+  }
+
+  private admitWhenRoom(entry: Entry<T>): Effect.Effect<void, SupervisorClosed> {
+    return Effect.zipRight(
+      this.awaitSpace,
+      Effect.suspend(() => {
+        if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
+        return this.tryAdmit(entry, true) ? Effect.void : this.admitWhenRoom(entry)
+      })
+    )
   }
 
   /** Stops admissions: producers waiting for room wake up and fail with `SupervisorClosed`. */
@@ -223,6 +242,7 @@ export class Admission<T, A, E, S> {
     return Effect.suspend(() => {
       const iterator = tasks[Symbol.iterator]()
       let next = iterator.next()
+      let waited = false
       const loop: Effect.Effect<void, SupervisorClosed> = Effect.suspend(() => {
         if (!this.lifecycle.isOpen) return Effect.fail(new SupervisorClosed())
         // a clock read per 256 tasks, not per task (~45 ns each): they are accepted within
@@ -231,7 +251,12 @@ export class Admission<T, A, E, S> {
         let now = clock.unsafeCurrentTimeMillis()
         let stretch = 0
         while (next.done !== true) {
-          if (!this.hasRoom && this.options.strategy === "suspend") return Effect.zipRight(this.awaitSpace, loop)
+          if (!this.hasRoom && this.options.strategy === "suspend") {
+            const wait = Effect.zipRight(this.awaitSpace, loop)
+            if (waited) return wait // already inside the first wait's `passOn`
+            waited = true
+            return this.passOn(wait)
+          }
           if ((++stretch & 255) === 0) now = clock.unsafeCurrentTimeMillis()
           this.tryAdmit(this.entry(next.value, now), true)
           next = iterator.next()
