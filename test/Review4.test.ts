@@ -3,8 +3,8 @@
  * Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, FiberId, TestClock } from "effect"
-import { Restart, Supervisor } from "effect-supervisor"
+import { Deferred, Effect, Exit, Fiber, FiberId, Logger, LogLevel, Schedule, TestClock } from "effect"
+import { Errors, Restart, Supervisor } from "effect-supervisor"
 
 const succeed = (n: number) => Effect.succeed(n)
 
@@ -122,4 +122,101 @@ describe("a producer woken for a free slot and interrupted before it takes it", 
         expect(ran).toEqual([1, 2, 4])
       })))
   }
+})
+
+describe("a worker never dies silently", () => {
+  const quiet = Effect.provide(Logger.minimumLogLevel(LogLevel.None))
+
+  it.effect("a crash whose cause Cause.pretty cannot print (a bigint): the worker restarts, the next task runs", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        let acquisitions = 0
+        const supervisor = yield* Supervisor.make({
+          workers: 1,
+          // the first acquisition fails with a bigint in its error: printing it for the restart's
+          // log line threw, and the worker's fiber died with it
+          resource: Effect.suspend(() => acquisitions++ === 0 ? Effect.fail({ code: 1n }) : Effect.void),
+          handler: (n: number) => n === 1 ? Effect.fail(new Errors.WorkerCrashed({ cause: { id: 1n } })) : succeed(n)
+        })
+        const first = yield* Effect.fork(supervisor.execute(1))
+        yield* TestClock.adjust("1 second")
+        expect(Exit.isFailure(yield* Fiber.await(first))).toBe(true)
+        const second = yield* Effect.fork(supervisor.execute(2))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(second)).toBe(2)
+        expect(yield* supervisor.stats).toMatchObject({ restarts: 2, queued: 0, running: 0 })
+        expect(acquisitions).toBe(3)
+      }).pipe(quiet)
+    ))
+
+  it.effect("a restart backoff schedule whose step throws escalates; nothing waits on the worker it took", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const supervisor = yield* Supervisor.make({
+          workers: 1,
+          restart: Restart.policy({
+            backoff: Schedule.recurWhile(() => {
+              throw new Error("backoff threw")
+            })
+          }),
+          handler: (n: number) => n === 1 ? Effect.fail(new Errors.WorkerCrashed({ cause: "broken" })) : succeed(n)
+        })
+        expect(Exit.isFailure(yield* Effect.exit(supervisor.execute(1)))).toBe(true)
+        const second = yield* Effect.fork(Effect.exit(supervisor.execute(2)))
+        yield* TestClock.adjust("1 second")
+        const idle = yield* Effect.flip(supervisor.awaitIdle)
+        expect(idle).toBeInstanceOf(Errors.Escalated)
+        expect(Exit.isFailure(yield* Fiber.join(second))).toBe(true)
+      }).pipe(quiet)
+    ))
+})
+
+describe("a resource release that dies when its worker ends normally", () => {
+  const quiet = Effect.provide(Logger.minimumLogLevel(LogLevel.None))
+  const dying = (counts: { acquired: number; released: number }) =>
+    Effect.acquireRelease(
+      Effect.sync(() => counts.acquired++),
+      () => Effect.zipRight(Effect.sync(() => counts.released++), Effect.die("release died"))
+    )
+
+  it.effect("a graceful shutdown returns its Summary: no restart, no second acquisition", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const counts = { acquired: 0, released: 0 }
+        const supervisor = yield* Supervisor.make({ workers: 1, resource: dying(counts), handler: succeed })
+        yield* supervisor.submitAll([1, 2, 3])
+        // before, the release's defect made the stop a crash: re-acquired (it drains), released,
+        // restarted again until the intensity escalated
+        const summary = yield* supervisor.shutdown
+        expect(summary.stats).toMatchObject({ succeeded: 3, restarts: 0 })
+        expect(counts).toEqual({ acquired: 1, released: 1 })
+      }).pipe(quiet)
+    ))
+
+  it.effect("a worker retired by resize is no restart; with maxRestarts 0 nothing escalates", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const counts = { acquired: 0, released: 0 }
+        const supervisor = yield* Supervisor.make({
+          workers: 2,
+          restart: Restart.policy({ maxRestarts: 0 }),
+          resource: dying(counts),
+          handler: succeed
+        })
+        yield* TestClock.adjust("10 millis")
+        yield* supervisor.resize(1)
+        yield* TestClock.adjust("1 second")
+        expect(yield* supervisor.execute(1)).toBe(1)
+        expect(yield* supervisor.stats).toMatchObject({ restarts: 0, workers: 1 })
+        expect(counts).toEqual({ acquired: 2, released: 1 })
+      }).pipe(quiet)
+    ))
+
+  it.effect("Supervisor.run of tasks that all succeed returns its Summary", () =>
+    Effect.gen(function*() {
+      const counts = { acquired: 0, released: 0 }
+      const summary = yield* Supervisor.run([1, 2, 3], { workers: 1, resource: dying(counts), handler: succeed })
+      expect(summary.stats).toMatchObject({ succeeded: 3, restarts: 0 })
+      expect(counts).toEqual({ acquired: 1, released: 1 })
+    }).pipe(quiet))
 })

@@ -76,24 +76,51 @@ export class Intensity {
       if (strategy === "one-for-all") this.restartSiblings(worker)
       return Effect.zipRight(
         Effect.logWarning("effect-supervisor: restarting a worker").pipe(
-          Effect.annotateLogs({ worker: worker.id, restarts, cause: Cause.pretty(cause) })
+          Effect.annotateLogs({ worker: worker.id, restarts, cause: printed(cause) })
         ),
         Effect.matchEffect(backoff.next(undefined), {
           onFailure: () => this.escalate(worker, cause, "the restart backoff schedule ended"),
           onSuccess: () => Effect.succeed(undefined)
-        })
+        }).pipe(
+          // a schedule whose step throws: restarting on it cannot go on (interruption passes)
+          Effect.catchAllDefect((defect) =>
+            this.escalate(worker, cause, `the restart backoff schedule died: ${printed(Cause.die(defect))}`)
+          )
+        )
       )
     })
+  }
+
+  /**
+   * The worker's own loop died (a defect of ours, or of a user callback outside any task): no
+   * restart can be trusted, so the supervisor gives up rather than run one worker short.
+   */
+  died(worker: Restarting, defect: unknown): Effect.Effect<Escalated> {
+    return this.escalate(worker, Cause.die(defect), `worker ${worker.id} died: ${printed(Cause.die(defect))}`)
   }
 
   private escalate(worker: Restarting, cause: Cause.Cause<unknown>, reason: string): Effect.Effect<Escalated> {
     const escalated = new Escalated({ restarts: this.counts.restarts, cause })
     return Effect.as(
       Effect.logError(`effect-supervisor: escalating: ${reason}`).pipe(
-        Effect.annotateLogs({ worker: worker.id, restarts: this.counts.restarts, cause: Cause.pretty(cause) })
+        Effect.annotateLogs({ worker: worker.id, restarts: this.counts.restarts, cause: printed(cause) })
       ),
       escalated
     )
+  }
+}
+
+/**
+ * `Cause.pretty`, which throws for some causes (a `bigint` anywhere in a failure it renders as
+ * JSON): a log line must never take its worker down.
+ *
+ * @internal
+ */
+export const printed = (cause: Cause.Cause<unknown>): string => {
+  try {
+    return Cause.pretty(cause)
+  } catch (error) {
+    return `(a cause that cannot be printed: ${String(error)})`
   }
 }
 

@@ -33,7 +33,7 @@ import { AttemptScope } from "./attemptScope.js"
 import type { ChunkExit, ChunkRunner } from "./chunked.js"
 import { chunkRunner, notStarted } from "./chunked.js"
 import { evaluate, HANDED, NOT_IMMEDIATE, thrown } from "./immediate.js"
-import type { Intensity } from "./intensity.js"
+import { type Intensity, printed } from "./intensity.js"
 import { type Ledger, outcomeToExit } from "./ledger.js"
 import type { Lifecycle } from "./lifecycle.js"
 import { ACTIVE, CLAIMED, type Entry, type TaskQueue } from "./queue/taskQueue.js"
@@ -395,7 +395,7 @@ export class Workers<T, A, E, R, S, Res> {
   private incarnations(slot: Slot<T>): Effect.Effect<void, never, R> {
     // R is met by the context each incarnation sets on the fiber
     const { intensity, lifecycle } = this.env
-    return Effect.gen(this, function*() {
+    const life = Effect.gen(this, function*() {
       // made at the first restart: most workers never restart, and a driver is a Ref and closures
       let backoff: Schedule.ScheduleDriver<unknown, unknown> | undefined
       while (!slot.retiring && !lifecycle.halting) {
@@ -421,6 +421,8 @@ export class Workers<T, A, E, R, S, Res> {
         if (escalated !== undefined) return yield* this.env.escalate(escalated)
       }
     })
+    // a worker never ends silently: its waiters would wait forever on a supervisor one short
+    return Effect.catchAllDefect(life, (defect) => Effect.flatMap(intensity.died(slot, defect), this.env.escalate))
   }
 
   /**
@@ -453,8 +455,23 @@ export class Workers<T, A, E, R, S, Res> {
             FiberRef.set(FiberRef.currentContext, Context.add(services, Scope.Scope, scope)),
             Effect.flatMap(acquire, (resource) => Effect.zipRight(serving, this.serve(slot, resource)))
           )),
-          (exit) => Effect.ensuring(this.handBack(slot, exit), Scope.close(scope, exit))
+          (exit) => Effect.ensuring(this.handBack(slot, exit), this.release(slot, scope, exit))
         ))
+    )
+  }
+
+  /**
+   * Releases an incarnation's resource. A release that dies is logged, and changes nothing
+   * else: it is no reason to restart (the worker was stopping, retiring or restarting anyway),
+   * and a stop that ends normally must not become a crash (re-acquiring while it drains).
+   */
+  private release(slot: Slot<T>, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    return Effect.catchAllCause(
+      Scope.close(scope, exit),
+      (cause) =>
+        Effect.logWarning("effect-supervisor: a worker's resource release died").pipe(
+          Effect.annotateLogs({ worker: slot.id, cause: printed(cause) })
+        )
     )
   }
 
