@@ -3,7 +3,7 @@
  * Each failed before its fix.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, FiberId, Logger, LogLevel, Schedule, TestClock } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberId, Logger, LogLevel, Schedule, TestClock } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
 
 const succeed = (n: number) => Effect.succeed(n)
@@ -219,4 +219,57 @@ describe("a resource release that dies when its worker ends normally", () => {
       expect(summary.stats).toMatchObject({ succeeded: 3, restarts: 0 })
       expect(counts).toEqual({ acquired: 1, released: 1 })
     }).pipe(quiet))
+})
+
+describe("with retry, an attempt's Scope", () => {
+  it.effect("closes as that attempt ends, with its exit: not through the retry's delay", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const log: Array<string> = []
+      let attempt = 0
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        retry: Schedule.spaced("1 minute").pipe(Schedule.intersect(Schedule.recurs(1))),
+        handler: (_: number) =>
+          Effect.suspend(() => {
+            const n = ++attempt
+            return Effect.zipRight(
+              Effect.acquireRelease(
+                Effect.sync(() => log.push(`acquire ${n}`)),
+                (_, exit) => Effect.sync(() => log.push(`release ${n} ${exit._tag}`))
+              ),
+              n === 1 ? Effect.fail("again") : Effect.succeed(n)
+            )
+          })
+      })
+      const fiber = yield* Effect.fork(supervisor.execute(1))
+      yield* TestClock.adjust("1 second")
+      // before, attempt 1's resource stayed open through the delay, and closed with Exit.void
+      expect(log).toEqual(["acquire 1", "release 1 Failure"])
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.join(fiber)).toBe(2)
+      expect(log).toEqual(["acquire 1", "release 1 Failure", "acquire 2", "release 2 Success"])
+    })))
+
+  it.effect("whose finalizer dies after a typed failure: a Defect at once, not retried", () =>
+    Effect.scoped(Effect.gen(function*() {
+      let calls = 0
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        retry: Schedule.spaced("1 minute").pipe(Schedule.intersect(Schedule.recurs(3))),
+        handler: (_: number) =>
+          Effect.suspend(() => {
+            calls++
+            return Effect.zipRight(
+              Effect.acquireRelease(Effect.void, () => Effect.die("release died")),
+              Effect.fail("no")
+            )
+          })
+      })
+      const fiber = yield* Effect.fork(Effect.exit(supervisor.execute(1)))
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.join(fiber)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBe("release died")
+      expect(yield* supervisor.stats).toMatchObject({ retries: 0, defects: 1 })
+      expect(calls).toBe(1)
+    })))
 })

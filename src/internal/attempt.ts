@@ -115,9 +115,9 @@ export const make = <T, A, E, R, Res>(
     const single = once
     attempt = (entry, resource, runner) => {
       runner.attempts = 0
-      const counted = Effect.suspend(() => {
-        const previous = runner.attempts++ === 0 ? Effect.void : runner.scope.close(Exit.void)
-        return previous === Effect.void ? single(entry, resource) : Effect.zipRight(previous, single(entry, resource))
+      const counted = Effect.uninterruptibleMask((restore) => {
+        runner.attempts++
+        return Effect.flatMap(Effect.exit(restore(single(entry, resource))), (exit) => closed(runner.scope, exit))
       })
       return Effect.retry(withoutRetryableDefects(counted), {
         schedule: retry,
@@ -136,6 +136,24 @@ export const make = <T, A, E, R, Res>(
       { attributes }
     )
   }
+}
+
+/**
+ * With `retry`, each attempt's scope closes as that attempt ends, with its exit: its resources
+ * are not held through the retry's delay, its finalizers see how it ended, and one that dies
+ * makes the attempt a defect, which is not retried. A timed-out attempt stays a Timeout
+ * whatever its finalizers do (as without retry: see worker.ts).
+ */
+const closed = <A, E>(scope: AttemptScope, exit: Exit.Exit<A, E>): Effect.Effect<A, E> =>
+  Effect.flatMap(Effect.exit(scope.close(exit)), (closing) => {
+    if (Exit.isSuccess(closing) || isTimeout(exit)) return exit
+    return Exit.failCause(Exit.isSuccess(exit) ? closing.cause : Cause.sequential(exit.cause, closing.cause))
+  })
+
+const isTimeout = (exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (Exit.isSuccess(exit)) return false
+  const failure = Cause.failureOption(exit.cause)
+  return failure._tag === "Some" && failure.value instanceof TaskTimeout
 }
 
 /**
