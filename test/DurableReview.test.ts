@@ -73,6 +73,32 @@ for (const backend of all.list) {
         ])
       })))
 
+    it.live("a retry schedule that throws, a defect String() cannot print: dead letters; the consumer acknowledges on", () =>
+      run(Effect.gen(function*() {
+        const producer = yield* Durable.producer(Numbers)
+        const [throws, unprintable] = yield* producer.offerAll([1, 2])
+        yield* Supervisor.make({
+          queue: Numbers,
+          workers: 1,
+          timeout: "5 seconds",
+          retry: Schedule.recurWhile((error: unknown) => {
+            if (error === "boom") throw new Error("a bug in the retry predicate")
+            return true
+          }),
+          handler: (n: number) =>
+            n === 1 ? Effect.fail("boom") : n === 2 ? Effect.die(Object.create(null)) : Effect.succeed(n)
+        })
+        // before, either one killed the acknowledging fiber: no job of the consumer was written
+        // again, each stayed running (renewed) for ever
+        const later = yield* producer.offer(3)
+        const infos = yield* awaitAll(producer, [throws, unprintable, later])
+        expect(infos.map((info) => info.state)).toEqual(["dead", "dead", "succeeded"])
+        expect(infos[0]!.lastError?._tag === "Defect" && infos[0]!.lastError.message).toContain(
+          "a bug in the retry predicate"
+        )
+        expect(infos[1]!.lastError?._tag).toBe("Defect")
+      })))
+
     it.live("a job keeps the maxAttempts it was offered with when the queue's definition changes", () =>
       run(Effect.gen(function*() {
         // offered under a definition of 5 attempts; the consumer deployed later says 1

@@ -88,6 +88,22 @@ class Held<T> {
   ) {}
 }
 
+/**
+ * A user's value as text for a message: `String` throws for some (an object without a
+ * prototype, or whose `toString` throws), and a message must never take the acker down.
+ */
+const text = (value: unknown): string => {
+  try {
+    return String(value)
+  } catch {
+    try {
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value)
+    } catch {
+      return Object.prototype.toString.call(value)
+    }
+  }
+}
+
 /** a delivery's settlement in one literal (a base object spread per job: ~5% of a no-op job's CPU) */
 const settled = (
   held: { readonly id: string; readonly attempts: number },
@@ -385,13 +401,13 @@ class ConsumerImpl<T, A, E, R> {
       try {
         task = this.codec.decodeTask(job.payload)
       } catch (error) {
-        poison = `payload does not decode: ${String(error)}`
+        poison = `payload does not decode: ${text(error)}`
       }
       if (poison === undefined && this.keyOf !== undefined) {
         try {
           key = this.keyOf(task as T)
         } catch (error) {
-          poison = `its key function threw: ${String(error)}`
+          poison = `its key function threw: ${text(error)}`
         }
       }
       const held = new Held<T>(job.id, job.attempts, job.maxAttempts, task as T, deadline, poison, key)
@@ -481,7 +497,7 @@ class ConsumerImpl<T, A, E, R> {
       this.ackPending = false
       if (this.outcomes.length === 0) return Effect.void
       const batch = this.outcomes.splice(0, this.outcomes.length)
-      return Effect.flatMap(this.settlements(batch), (settlements) => {
+      const written = Effect.flatMap(this.settlements(batch), (settlements) => {
         const write = settlements.map(([, settlement]) => settlement)
         return Effect.matchEffect(
           this.writes.withPermits(1)(this.store.settle(this.options.queue.name, this.owner, write)),
@@ -516,6 +532,16 @@ class ConsumerImpl<T, A, E, R> {
           }
         )
       })
+      // A defect here must not end the acker (every job it held would stay leased, unwritten,
+      // renewed for ever): the batch goes back and is tried again, loudly
+      return Effect.catchAllDefect(written, (defect) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            this.outcomes.unshift(...batch)
+            this.signalAck()
+          }),
+          Effect.zipRight(Effect.logError("durable acknowledgement died; retrying", defect), Effect.sleep(100))
+        ))
     }))
   }
 
@@ -526,7 +552,13 @@ class ConsumerImpl<T, A, E, R> {
     const now = this.clock.unsafeCurrentTimeMillis()
     for (const held of batch) {
       if (held.dropped) continue
-      const settlement = this.settlement(held, now)
+      let settlement: Settlement | Effect.Effect<Settlement>
+      try {
+        settlement = this.settlement(held, now)
+      } catch (defect) {
+        // a schema or schedule of the user's that throws: this job is dead, the batch goes on
+        settlement = settled(held, Status.Dead, null, JSON.stringify({ _tag: "Defect", message: text(defect) }))
+      }
       if (Effect.isEffect(settlement)) (delayed ??= []).push([out.length, settlement])
       out.push([held, settlement as Settlement])
     }
@@ -548,7 +580,7 @@ class ConsumerImpl<T, A, E, R> {
         try {
           return settled(held, Status.Ok, this.codec.encodeResult(outcome.value as A), null)
         } catch (error) {
-          return dead({ _tag: "Defect", message: `result does not encode: ${String(error)}` })
+          return dead({ _tag: "Defect", message: `result does not encode: ${text(error)}` })
         }
       }
       case "Failure": {
@@ -556,27 +588,31 @@ class ConsumerImpl<T, A, E, R> {
         const jobError: JobError<E> = error instanceof TaskTimeout
           ? { _tag: "Timeout" }
           : error instanceof WorkerCrashed
-          ? { _tag: "Defect", message: String(error.cause) }
+          ? { _tag: "Defect", message: text(error.cause) }
           : { _tag: "Failure", error: error as E }
         let encoded: string
         try {
           encoded = this.codec.encodeError(jobError)
         } catch (cause) {
-          return dead({ _tag: "Defect", message: `error does not encode: ${String(cause)}` })
+          return dead({ _tag: "Defect", message: `error does not encode: ${text(cause)}` })
         }
         if (this.retry === undefined || held.attempts >= held.maxAttempts) {
           return settled(held, Status.Dead, null, encoded)
         }
-        return Effect.map(
-          nextDelay(this.retry, error as E | TaskTimeout, held.attempts, now),
-          (delay): Settlement =>
+        return nextDelay(this.retry, error as E | TaskTimeout, held.attempts, now).pipe(
+          Effect.map((delay): Settlement =>
             delay === undefined
               ? settled(held, Status.Dead, null, encoded)
               : settled(held, Status.Ready, null, encoded, delay)
+          ),
+          // a schedule whose step throws (a predicate with a bug): the job is dead, not the acker
+          Effect.catchAllDefect((defect) =>
+            Effect.succeed(dead({ _tag: "Defect", message: `retry died: ${text(defect)}` }))
+          )
         )
       }
       case "Defect":
-        return dead({ _tag: "Defect", message: String(outcome.defect) })
+        return dead({ _tag: "Defect", message: text(outcome.defect) })
       case "Interrupted":
       case "Dropped":
         // Back at once, the attempt given back: this consumer chose to end the delivery,
