@@ -440,6 +440,32 @@ describe("Durable review on PostgreSQL only", () => {
     { timeout: 60_000 }
   )
 
+  it.live(
+    "a process starting while another's transaction has written to the table does not wait for it",
+    () =>
+      Effect.gen(function*() {
+        const table = uniqueTable("durable_start")
+        tables.push(table)
+        yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+        // an app's transaction (an outbox) wrote a job and is still open
+        const app = new pg.Client({ connectionString: pgUrl })
+        yield* Effect.promise(() => app.connect())
+        yield* Effect.addFinalizer(() => Effect.promise(() => app.end()))
+        yield* Effect.promise(() =>
+          app.query(
+            `BEGIN; INSERT INTO ${table} (queue, payload, max_attempts, run_at, created_at) VALUES ('numbers', '1', 1, 0, 0)`
+          )
+        )
+        // it ends in 3 s: before, the new layer's DDL (CREATE INDEX IF NOT EXISTS takes a SHARE
+        // lock) waited for it, and every claim and renewal of every process queued behind that
+        yield* Effect.forkScoped(Effect.delay(Effect.promise(() => app.query("ROLLBACK")), "3 seconds"))
+        const started = Date.now()
+        yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+        expect(Date.now() - started).toBeLessThan(1500)
+      }).pipe(Effect.scoped),
+    { timeout: 30_000 }
+  )
+
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {
       const queue = Durable.queue("keys", {

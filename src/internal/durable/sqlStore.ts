@@ -149,17 +149,42 @@ const runMigrations = (sql: SqlClient.SqlClient, dialect: Dialect, table: string
   const statements = Effect.forEach(migrations(dialect, table), (statement) => sql.unsafe(statement), {
     discard: true
   })
+  if (dialect === "sqlite") {
+    // each statement is its own write transaction; IF NOT EXISTS makes reruns no-ops
+    return wrap("migrations", statements)
+  }
+  // several processes may start at once: one runs the DDL, the others wait for it
+  const migrate = sql.withTransaction(
+    Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext(${table}))`, statements)
+  )
   return wrap(
     "migrations",
-    dialect === "pg"
-      // several processes may start at once: one runs the DDL, the others wait for it
-      ? sql.withTransaction(
-        Effect.zipRight(sql`SELECT pg_advisory_xact_lock(hashtext(${table}))`, statements)
-      )
-      // each statement is its own write transaction; IF NOT EXISTS makes reruns no-ops
-      : statements
+    Effect.flatMap(isMigrated(sql, table), (migrated) => migrated ? Effect.void : migrate)
   )
 }
+
+/**
+ * PostgreSQL: everything `migrations` makes is there already, today's notify payload included
+ * (keep this in step with it). Read from the catalog, which locks nothing: the DDL itself,
+ * even a `CREATE INDEX IF NOT EXISTS` of an index that exists, takes a table lock that waits
+ * behind any open transaction that wrote to the table (an app's outbox), and every claim,
+ * renewal and acknowledgement of every process then queued behind it while leases ran out.
+ */
+const isMigrated = (sql: SqlClient.SqlClient, table: string) =>
+  Effect.map(
+    sql<{ migrated: boolean }>`
+      SELECT to_regclass(${table}) IS NOT NULL
+        AND to_regclass(${`${table}_claim`}) IS NOT NULL
+        AND to_regclass(${`${table}_idempotency`}) IS NOT NULL
+        AND to_regclass(${`${table}_finished`}) IS NOT NULL
+        AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${table}) AND tgname = ${`${table}_notify`})
+        AND COALESCE(
+          (SELECT position(${`pg_notify('${table}', '${WAKE}')`} IN prosrc) > 0
+            FROM pg_proc WHERE oid = to_regprocedure(${`${table}_notify()`})),
+          false
+        ) AS migrated`,
+    (rows) => rows[0]?.migrated === true
+  )
 
 /** the wall clock, for what runs in real time whatever clock the caller has (see `listenAll`) */
 const liveClock = Clock.make()
