@@ -466,6 +466,36 @@ describe("Durable review on PostgreSQL only", () => {
     { timeout: 30_000 }
   )
 
+  it.live("ids past 2^53 (BIGSERIAL goes to 2^63): each job's completion lands on that job", () =>
+    Effect.gen(function*() {
+      const table = uniqueTable("durable_big_ids")
+      tables.push(table)
+      yield* Effect.provide(
+        Effect.scoped(Effect.gen(function*() {
+          const producer = yield* Durable.producer(Numbers)
+          yield* query(`ALTER SEQUENCE ${table}_id_seq RESTART WITH 9007199254740992`, () => undefined)
+          const ids = yield* producer.offerAll([1, 2])
+          expect(ids).toEqual(["9007199254740992", "9007199254740993"])
+          const runs: Array<number> = []
+          yield* Supervisor.make({
+            queue: Numbers,
+            workers: 2,
+            timeout: "5 seconds",
+            handler: (n: number) => Effect.sync(() => (runs.push(n), n * 100))
+          })
+          // before, the acknowledgement sent each id as a JSON number: ...993 became ...992, so
+          // one job never completed (fenced, run again) and the other got its neighbour's result
+          const infos = yield* awaitAll(producer, ids)
+          expect(infos.map((info) => [info.state, info.result, info.attempts])).toEqual([
+            ["succeeded", 100, 1],
+            ["succeeded", 200, 1]
+          ])
+          expect(runs.sort()).toEqual([1, 2])
+        })),
+        Durable.layerPg({ url: pgUrl, table })
+      )
+    }))
+
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {
       const queue = Durable.queue("keys", {

@@ -440,7 +440,9 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
 
   const settleChunk = (queue: string, owner: string, settlements: ReadonlyArray<Settlement>) => {
     const json = JSON.stringify(settlements.map((s) => ({
-      id: Number(s.id),
+      // as text: a JSON number loses the digits of an id past 2^53, and the write would land
+      // on no job or on its neighbour (the database reads the text as an int8)
+      id: s.id,
       attempts: s.attempts,
       status: s.status,
       delay: s.delayMillis,
