@@ -187,6 +187,10 @@ const invalidQueue = (name: unknown, options: Record<string, unknown>): InvalidO
   if (!Number.isInteger(options.maxAttempts) || (options.maxAttempts as number) < 1) {
     return fail(`maxAttempts must be an integer >= 1, got ${String(options.maxAttempts)}`)
   }
+  // the column PostgreSQL keeps it in is a 32-bit integer: every offer would fail
+  if ((options.maxAttempts as number) > 2_147_483_647) {
+    return fail(`maxAttempts must be at most 2147483647, got ${String(options.maxAttempts)}`)
+  }
   const lease = finiteDuration(options.lease)
   if (Option.isNone(lease) || Duration.toMillis(lease.value) < 3) {
     return fail(`lease must be a finite Duration input of at least 3 millis, got ${String(options.lease)}`)

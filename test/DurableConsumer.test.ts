@@ -414,6 +414,17 @@ describe("Durable consumer: options", () => {
         Effect.scoped(Durable.consumer({ queue: Bad, workers: 1, timeout: "1 second", handler: () => Effect.void }))
       )
       expect(fromConsumer.message).toBe("maxAttempts must be an integer >= 1, got 0")
+      // PostgreSQL's column is 32-bit: accepted, every offer failed there
+      const Endless = Durable.queue("endless", {
+        task: Schema.Number,
+        success: Schema.Void,
+        failure: Schema.Never,
+        maxAttempts: Number.MAX_SAFE_INTEGER,
+        lease: "1 second"
+      })
+      expect((yield* Effect.flip(Durable.producer(Endless))).message).toBe(
+        `maxAttempts must be at most 2147483647, got ${Number.MAX_SAFE_INTEGER}`
+      )
       const Kept = (
         retention: { readonly succeeded?: Duration.DurationInput; readonly dead?: Duration.DurationInput }
       ) =>

@@ -7,7 +7,19 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, ParseResult, Redacted, Schedule, Schema, type Scope, String as Str } from "effect"
+import {
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  ParseResult,
+  Redacted,
+  Schedule,
+  Schema,
+  type Scope,
+  String as Str
+} from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
 import { Durable } from "effect-supervisor/durable"
 import { join } from "node:path"
@@ -495,6 +507,54 @@ describe("Durable review on PostgreSQL only", () => {
         Durable.layerPg({ url: pgUrl, table })
       )
     }))
+
+  it.live("an acknowledgement over several statements is all or none: a retried batch counts no job as fenced", () => {
+    const table = uniqueTable("durable_settle")
+    tables.push(table)
+    return Effect.gen(function*() {
+      const queue = Durable.queue("chunks", { ...numbersOptions, lease: "20 seconds" })
+      yield* Effect.provide(
+        Effect.scoped(Effect.gen(function*() {
+          const producer = yield* Durable.producer(queue)
+          const ids = yield* producer.offerAll(Array.from({ length: 1500 }, (_, i) => i))
+          // the database refuses once the completion of the 1,201st job: in the second of the
+          // two settle statements (1,000 rows each) of one acknowledgement
+          yield* query(`CREATE SEQUENCE ${table}_once`, () => undefined)
+          yield* query(
+            `CREATE FUNCTION ${table}_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.status = 1 AND NEW.id = ${ids[1200]} AND nextval('${table}_once') = 1 THEN
+               RAISE EXCEPTION 'transient failure'; END IF; RETURN NEW; END $$`,
+            () => undefined
+          )
+          yield* query(
+            `CREATE TRIGGER ${table}_fail BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_fail()`,
+            () => undefined
+          )
+          const go = yield* Deferred.make<void>()
+          const consumer = yield* Supervisor.make({
+            queue,
+            workers: 1500,
+            prefetch: 0,
+            timeout: "30 seconds",
+            handler: (n: number) => Effect.as(Deferred.await(go), n)
+          })
+          yield* eventually(consumer.stats, (stats) => stats.running === 1500, 15_000)
+          yield* Deferred.succeed(go, undefined)
+          const stats = yield* eventually(consumer.stats, (stats) => stats.held === 0, 15_000)
+          // before, the first statement's 1,000 had committed on their own, and the batch sent
+          // again counted them as lost to another completion
+          expect(stats).toMatchObject({ succeeded: 1500, fenced: 0 })
+          expect(yield* rows(`${table} WHERE status = 1`)).toBe(1500)
+        })),
+        Durable.layerPg({ url: pgUrl, table })
+      )
+    }).pipe(
+      Effect.ensuring(Effect.ignore(query(
+        `DROP FUNCTION IF EXISTS ${table}_fail() CASCADE; DROP SEQUENCE IF EXISTS ${table}_once`,
+        () => undefined
+      )))
+    )
+  }, { timeout: 60_000 })
 
   it.live("offerAll over several statements is all or none", () =>
     Effect.gen(function*() {

@@ -8,7 +8,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { ClaimedJob, JobId, Settlement, StoredJob, StoreService } from "./protocol.js"
-import { Status } from "./protocol.js"
+import { isRowId, Status } from "./protocol.js"
 
 interface Row {
   readonly id: number
@@ -40,7 +40,8 @@ export const make: Effect.Effect<StoreService> = Effect.sync(() => {
     for (const wake of signals.get(queue) ?? []) wake()
   }
   const find = (queue: string, id: JobId) => {
-    const row = rows.get(Number(id))
+    // the decimal row id only, as the SQL stores read it ("1.0", "01", "0x1" name no job)
+    const row = isRowId(id) ? rows.get(Number(id)) : undefined
     return row !== undefined && row.queue === queue ? row : undefined
   }
 

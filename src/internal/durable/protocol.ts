@@ -33,6 +33,15 @@ export class JobNotFound extends Data.TaggedError("JobNotFound")<{
 /** The id of a job: the decimal row id, unique within the store. */
 export type JobId = string
 
+/**
+ * Whether `id` can name a row (a positive 64-bit integer in decimal): any other id names no job
+ * on both dialects, where PostgreSQL would refuse the statement (and in memory).
+ *
+ * @internal
+ */
+export const isRowId = (id: string): boolean =>
+  /^[1-9][0-9]{0,18}$/.test(id) && (id.length < 19 || id <= "9223372036854775807")
+
 /** Where a job is. `running` means queued and currently leased by a consumer. */
 export type JobState = "queued" | "running" | "succeeded" | "dead" | "cancelled"
 

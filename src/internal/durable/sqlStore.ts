@@ -19,7 +19,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ClaimedJob, JobId, NewJob, Settlement, StoredJob, StoreService } from "./protocol.js"
-import { Status, StoreError } from "./protocol.js"
+import { isRowId, Status, StoreError } from "./protocol.js"
 
 /** @internal */
 export interface SqlStoreOptions {
@@ -41,13 +41,6 @@ const wrap = <A, R>(message: string, effect: Effect.Effect<A, SqlError.SqlError,
   Effect.mapError(effect, (cause) => new StoreError({ message: `${message}: ${cause.message}`, cause }))
 
 const TableName = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/
-
-/**
- * Whether `id` can name a row (a positive 64-bit integer in decimal): any other id names no job
- * on both dialects, where PostgreSQL would refuse the statement.
- */
-const isRowId = (id: string): boolean =>
-  /^[1-9][0-9]{0,18}$/.test(id) && (id.length < 19 || id <= "9223372036854775807")
 
 /** rows per INSERT: one statement stays short enough not to hold SQLite's write lock for long */
 const INSERT_CHUNK = 5000
@@ -503,10 +496,23 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       Effect.gen(function*() {
         const won: Array<JobId> = []
         let handedBack = false
-        for (let start = 0; start < settlements.length; start += SETTLE_CHUNK) {
-          const chunk = settlements.slice(start, start + SETTLE_CHUNK)
-          for (const id of yield* settleChunk(queue, owner, chunk)) won.push(id)
-          handedBack ||= chunk.some((s) => s.status === Status.Ready && s.delayMillis === 0)
+        const chunks = Effect.gen(function*() {
+          for (let start = 0; start < settlements.length; start += SETTLE_CHUNK) {
+            const chunk = settlements.slice(start, start + SETTLE_CHUNK)
+            for (const id of yield* settleChunk(queue, owner, chunk)) won.push(id)
+            handedBack ||= chunk.some((s) => s.status === Status.Ready && s.delayMillis === 0)
+          }
+        })
+        // all or none, as an offerAll: the consumer writes a batch that failed again whole, and
+        // the chunks that had committed would then read as lost to another completion (fenced)
+        if (settlements.length > SETTLE_CHUNK) {
+          yield* sql.withTransaction(Effect.suspend(() => {
+            won.length = 0
+            handedBack = false
+            return chunks
+          }))
+        } else {
+          yield* chunks
         }
         if (handedBack) {
           signalLocal(queue)

@@ -8,6 +8,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { isDurationInput } from "../options.js"
 import { StoreError, type StoreService } from "./protocol.js"
 import * as SqlStore from "./sqlStore.js"
 
@@ -32,11 +33,17 @@ export const invalid = (options: Options): StoreError | undefined => {
       cause: synchronous
     })
   }
-  if (options.busyTimeout !== undefined && Option.isNone(Duration.decodeUnknown(options.busyTimeout))) {
-    return new StoreError({
-      message: `busyTimeout must be a Duration input, got ${String(options.busyTimeout)}`,
-      cause: options.busyTimeout
-    })
+  if (options.busyTimeout !== undefined) {
+    // SQLite reads an infinite or a 2^31 ms busy_timeout as 0: no waiting at all
+    const busy = isDurationInput(options.busyTimeout) ? Duration.decodeUnknown(options.busyTimeout) : Option.none()
+    if (Option.isNone(busy) || !Duration.isFinite(busy.value) || Duration.toMillis(busy.value) > 2_147_483_647) {
+      return new StoreError({
+        message: `busyTimeout must be a finite Duration input of at most 2147483647 ms, got ${
+          String(options.busyTimeout)
+        }`,
+        cause: options.busyTimeout
+      })
+    }
   }
   return undefined
 }
