@@ -14,6 +14,11 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
  * returns the delay it asks for after the last one, or `undefined` when it is done.
  * The replay is from the schedule's initial state because its state lives in no process.
  *
+ * Each replayed step happens as long after the one before as that one's delay (the handler's
+ * own time is not recorded, so it counts as none), so a schedule bounded by elapsed time
+ * (`upTo`, `during`) ends. A first pass measures the delays, a second replays them ending at
+ * `now`, so a schedule on the wall clock (`cron`, `windowed`) is asked at the real time.
+ *
  * @internal
  */
 export const nextDelay = <In>(
@@ -22,17 +27,29 @@ export const nextDelay = <In>(
   attempts: number,
   now: number
 ): Effect.Effect<number | undefined> =>
+  Effect.flatMap(replay(schedule, error, attempts, now), (first) =>
+    first === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(replay(schedule, error, attempts, now - first.elapsed), (second) => second?.delay))
+
+const replay = <In>(
+  schedule: Schedule.Schedule<unknown, In>,
+  error: In,
+  attempts: number,
+  from: number
+): Effect.Effect<{ readonly delay: number; readonly elapsed: number } | undefined> =>
   Effect.gen(function*() {
     let state = schedule.initial
-    let decision: ScheduleDecision.ScheduleDecision = ScheduleDecision.done
+    let at = from
+    let delay = 0
     for (let i = 0; i < attempts; i++) {
-      const step = yield* schedule.step(now, error, state)
+      at += delay
+      const step = yield* schedule.step(at, error, state)
       state = step[0]
-      decision = step[2]
-      if (ScheduleDecision.isDone(decision)) return undefined
+      const decision = step[2]
+      if (!ScheduleDecision.isContinue(decision)) return undefined
+      delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - at)
     }
     // whole milliseconds: the store keeps integers (a jittered schedule asks for fractions)
-    return ScheduleDecision.isContinue(decision)
-      ? Math.max(0, Math.ceil(ScheduleIntervals.start(decision.intervals) - now))
-      : undefined
+    return { delay: Math.ceil(delay), elapsed: at - from }
   })
