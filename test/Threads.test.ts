@@ -12,6 +12,7 @@ import {
   ParseResult,
   pipe,
   Schedule,
+  Schema,
   Scope,
   Stream,
   Tracer
@@ -45,6 +46,7 @@ import {
   Sum,
   Throw,
   Throws,
+  Throws13,
   Touchy,
   Undescribable,
   Wait
@@ -392,6 +394,56 @@ describe("Threads: what the third review found", () => {
       expect(yield* supervisor.state).toBe(1)
       expect(yield* supervisor.stats).toMatchObject({ succeeded: 261 })
     })))
+})
+
+describe("Threads: what the fourth review found", () => {
+  // a user's transformation that throws, in each place a task's data is turned over: the
+  // payload decoded on the thread, the reply encoded there, the reply decoded here. Before,
+  // the first two killed the thread or left the call unsettled, the last threw in the host's
+  // message listener (an uncaught exception: plain node exits)
+  const at = ["payload", "reply", "main"] as const
+  const throwing = (where: typeof at[number]) => new Throws13({ at: where, payload: where === "payload" ? 13 : 1 })
+
+  it.live("a transformation that throws is that call's defect; the thread carries on (sent alone)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const thread = yield* Threads.resource(spec)
+      const id = yield* thread.threadId
+      for (const where of at) {
+        const exit = yield* Effect.exit(Effect.timeout(thread.execute(throwing(where)), "5 seconds"))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(yield* thread.execute(new Echo({ n: 1 }))).toBe(1)
+      }
+      expect(yield* thread.threadId).toBe(id)
+    })))
+
+  it.live("in a chunk: that task's Defect, the others succeed, nothing restarts", () =>
+    Effect.gen(function*() {
+      const tasks = at.flatMap((where) => [new Echo({ n: 1 }), throwing(where)])
+      const summary = yield* Effect.timeout(runSummed([...tasks, new Echo({ n: 1 })]), "20 seconds")
+      expect(summary.stats).toMatchObject({ succeeded: 4, defects: 3, restarts: 0 })
+      expect(summary.state).toBe(4)
+    }))
+
+  it.live("a layerError schema whose decoding throws: ThreadStartFailed, and the scope closes", () =>
+    Effect.gen(function*() {
+      const throwingSchema = Schema.transform(Schema.Unknown, Schema.Unknown, {
+        strict: true,
+        decode: () => {
+          throw new Error("layerError's decode threw")
+        },
+        encode: (value) => value
+      })
+      const typedLayerError = { ...spec, file: new URL("./fixtures/threads/typed-layer-error.ts", import.meta.url) }
+      // before, the throw skipped the rest of the thread's exit listener: its exit never
+      // resolved, and the scope's close waited for it for ever
+      const error = yield* Effect.flip(
+        Effect.timeout(
+          Effect.scoped(Threads.resource({ ...typedLayerError, layerError: throwingSchema })),
+          "10 seconds"
+        )
+      )
+      expect(error).toBeInstanceOf(Errors.ThreadStartFailed)
+    }))
 })
 
 describe("Threads: a bad spec", () => {

@@ -43,7 +43,14 @@ const decoder = (schema: Schema.Schema<unknown>): (value: unknown) => Decoded =>
   const sync = Schema.decodeUnknownEither(schema)
   const inFiber = Schema.decodeUnknown(schema)
   return (value) => {
-    const decoded = sync(value)
+    let decoded: Either.Either<unknown, ParseResult.ParseError>
+    try {
+      decoded = sync(value)
+    } catch (defect) {
+      // a transformation of the user's that throws, here inside the thread's message listener:
+      // this task's defect, never the host's uncaught exception
+      return Exit.die(defect)
+    }
     if (Either.isRight(decoded)) return Exit.succeed(decoded.right)
     return decoded.left.issue._tag === "Forbidden" ? inFiber(value) : Exit.fail(decoded.left)
   }
@@ -99,15 +106,26 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         }
       }
     })
-    const decodersOf = (request: Schema.TaggedRequest.All, payload: unknown) => {
-      if (Schema.symbolWithResult in request) return Either.right(decoders(request))
-      return Either.map(decodeRequest(payload), decoders)
+    // Left: how the task ends without being sent (its request does not decode, or its schema
+    // throws: a union member that is no TaggedRequest has no reply schemas)
+    const decodersOf = (
+      request: Schema.TaggedRequest.All,
+      payload: unknown
+    ): Either.Either<ReplyDecoders, Exit.Exit<never, ParseResult.ParseError>> => {
+      try {
+        if (Schema.symbolWithResult in request) return Either.right(decoders(request))
+        return Either.mapBoth(decodeRequest(payload), { onLeft: Exit.fail, onRight: decoders })
+      } catch (defect) {
+        return Either.left(Exit.die(defect))
+      }
     }
     const graceMillis = Duration.toMillis(options.grace)
     // The thread calls go to. `ready` is set while it is up; `current` completes with it, and
     // is replaced by a new Deferred when a thread is terminated for not answering an interrupt
     // within grace (calls in between wait for the replacement).
     let ready: Thread | undefined = yield* spawn(options, scope)
+    // the replacement of a terminated thread did not start: the next task finds it (`dead`)
+    let unstarted: WorkerCrashed | undefined
     let current = yield* Deferred.make<Thread, ThreadStartFailed | LE>()
     yield* Deferred.succeed(current, ready)
 
@@ -120,6 +138,11 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
           Effect.tap((thread) => {
             if (current === next) ready = thread
           }),
+          Effect.tapError((cause) =>
+            Effect.sync(() => {
+              if (current === next) unstarted = new WorkerCrashed({ cause })
+            })
+          ),
           Effect.intoDeferred(next)
         )
         return terminate(thread, cause).pipe(
@@ -200,7 +223,7 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
 
     const send = (request: Schema.TaggedRequest.All, encoded: Encoded) => {
       const replyDecoders = decodersOf(request, encoded[0])
-      if (Either.isLeft(replyDecoders)) return Effect.fail(replyDecoders.left)
+      if (Either.isLeft(replyDecoders)) return replyDecoders.left
       return ready !== undefined
         ? call(ready, replyDecoders.right, encoded)
         : Effect.flatMap(currentThread, (thread) => call(thread, replyDecoders.right, encoded))
@@ -254,7 +277,7 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         const [payload, transfers] = encoded.value
         const replyDecoders = decodersOf(requests[i]!, payload)
         if (Either.isLeft(replyDecoders)) {
-          onExit(i, Exit.fail(replyDecoders.left))
+          onExit(i, replyDecoders.left)
           continue
         }
         const id = thread.nextId++
@@ -302,9 +325,11 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
           ready !== undefined
             ? Effect.succeed(sendChunk(ready, requests, encodings, onExit))
             : Effect.matchEffect(currentThread, {
+              // the replacement thread did not start: none of these reached a thread
               onFailure: (crashed) =>
                 Effect.sync(() => {
-                  requests.forEach((_, i) => onExit(i, Exit.fail(crashed)))
+                  const never = diedBefore(crashed)
+                  requests.forEach((_, i) => onExit(i, Exit.fail(never)))
                   return Effect.void
                 }),
               onSuccess: (thread) => Effect.sync(() => sendChunk(thread, requests, encodings, onExit))
@@ -334,7 +359,12 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
       [ChunkedResource]: {
         run: executeChunk,
         now: sendNow,
-        dead: () => ready?.crashed === undefined ? undefined : diedBefore(ready.crashed)
+        dead: () =>
+          ready?.crashed !== undefined
+            ? diedBefore(ready.crashed)
+            : unstarted === undefined
+            ? undefined
+            : diedBefore(unstarted)
       }
     }
     return client

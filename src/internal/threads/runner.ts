@@ -135,10 +135,18 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       request: A | undefined,
       exit: Exit.Exit<unknown, unknown>
     ): Effect.Effect<void> | undefined => {
-      const encoded = (encoding: ReturnType<ReturnType<typeof encoders>["success"]>, kind: 0 | 2) => {
+      const encoded = (encode: () => ReturnType<ReturnType<typeof encoders>["success"]>, kind: 0 | 2) => {
         const add = ([payload, transfers]: Encoded) =>
           outbox.add(kind === 0 ? [id, 0, [payload]] : [id, 2, payload], transfers)
         const unencodable = (cause: unknown) => outbox.add(failed(id, "encode", cause))
+        let encoding: ReturnType<typeof encode>
+        try {
+          encoding = encode()
+        } catch (cause) {
+          // a transformation of the user's that throws: this request's Defect, the thread lives
+          unencodable(cause)
+          return undefined
+        }
         if (!Exit.isExit(encoding)) {
           return Effect.matchEffect(encoding, {
             onFailure: (cause) => Effect.sync(() => unencodable(cause)),
@@ -149,7 +157,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
         else unencodable(Cause.squash(encoding.cause))
         return undefined
       }
-      if (Exit.isSuccess(exit)) return encoded(encoders(request!).success(exit.value), 0)
+      if (Exit.isSuccess(exit)) return encoded(() => encoders(request!).success(exit.value), 0)
       const failure = Cause.failureOption(exit.cause)
       if (failure._tag === "None") {
         // interrupted, and the thread is not closing: by the handler itself, or by the main side
@@ -163,7 +171,7 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
         outbox.add([id, 3, encodeCause(Cause.fail(error))])
         return undefined
       }
-      return encoded(encoders(request!).failure(error), 2)
+      return encoded(() => encoders(request!).failure(error), 2)
     }
 
     const fork = (id: number, effect: Effect.Effect<unknown, unknown, R>) => {
@@ -177,7 +185,8 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
       let request: A | undefined
       return fork(
         id,
-        decode(data).pipe(
+        // suspended: a transformation that throws is this request's defect, not the thread's
+        Effect.suspend(() => decode(data)).pipe(
           Effect.mapError((cause) => new WorkerError({ reason: "decode", cause })),
           Effect.flatMap((decoded): Effect.Effect<unknown, unknown, R> => {
             request = decoded
@@ -195,7 +204,12 @@ const run = <A extends Schema.TaggedRequest.All, I, R>(
     // `Effect.fail`) or a `sync` ends without a fiber (see immediate.ts: a fiber per CPU-bound
     // request was ~1/3 of the thread's time between two tasks); true when it has ended.
     const quick = (id: number, data: unknown): boolean | Fiber.RuntimeFiber<unknown, unknown> => {
-      const decoded = decodeSync(data)
+      let decoded: ReturnType<typeof decodeSync>
+      try {
+        decoded = decodeSync(data)
+      } catch {
+        return false // `start` decodes it again, where the throw is the request's defect
+      }
       if (Either.isLeft(decoded)) return false
       const request = decoded.right
       let effect: Effect.Effect<unknown, unknown, R>

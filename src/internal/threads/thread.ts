@@ -251,8 +251,14 @@ const stop = (thread: Thread, grace: Duration.Duration): Effect.Effect<void> =>
 /** The thread-side layer's own typed failure, when it was encoded and the spec can decode it. */
 const startFailure = <LE>(options: SpawnOptions<LE>, fatal: FromThread & { 0: 2 } | undefined): LE | undefined => {
   if (fatal === undefined || fatal.length !== 3 || options.layerError === undefined) return undefined
-  const decoded = Schema.decodeUnknownEither(options.layerError)(fatal[2])
-  return Either.isRight(decoded) ? decoded.right : undefined
+  try {
+    const decoded = Schema.decodeUnknownEither(options.layerError)(fatal[2])
+    return Either.isRight(decoded) ? decoded.right : undefined
+  } catch {
+    // a `layerError` whose transformation throws: inside the exit listener, it would skip the
+    // rest of it (the thread's exit never resolved, and closing waited for ever)
+    return undefined
+  }
 }
 
 /**
@@ -334,12 +340,24 @@ export const spawn = <LE>(
               const callback = thread.pending.get(reply[0])
               if (callback !== undefined) {
                 thread.pending.delete(reply[0])
-                callback(reply)
+                try {
+                  callback(reply)
+                } catch (defect) {
+                  // a bug of ours: the other replies still settle, and the host does not crash
+                  process.emitWarning(`effect-supervisor: settling a thread's reply threw: ${String(defect)}`)
+                }
               }
             }
             return
           }
           case 2:
+            if (thread.ready) {
+              // once started, the thread is done for (the runner failed, or user code forged its
+              // message): it ends now, with that text, and a later exit code cannot say otherwise
+              thread.ending ??= new Error(`worker thread ${thread.threadId} failed: ${message[1]}`)
+              worker.terminate()
+              return
+            }
             fatal = message
         }
       })
