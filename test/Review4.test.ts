@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, FiberId, Logger, LogLevel, Schedule, TestClock } from "effect"
 import { Errors, Restart, Supervisor } from "effect-supervisor"
+import { counter } from "./support/metrics.js"
 
 const succeed = (n: number) => Effect.succeed(n)
 
@@ -271,5 +272,38 @@ describe("with retry, an attempt's Scope", () => {
       expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBe("release died")
       expect(yield* supervisor.stats).toMatchObject({ retries: 0, defects: 1 })
       expect(calls).toBe(1)
+    })))
+})
+
+describe("metrics between outcomes", () => {
+  it.effect("a restart reaches the restarts counter at once (an idle supervisor in a crash loop)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const name = `review4-restarts-${Math.random()}`
+      let tries = 0
+      yield* Supervisor.make({
+        workers: 1,
+        name,
+        resource: Effect.suspend(() => ++tries <= 3 ? Effect.fail("down") : Effect.void),
+        restart: Restart.policy({ backoff: Schedule.spaced("10 millis"), maxRestarts: 100 }),
+        handler: succeed
+      }).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.None)))
+      yield* TestClock.adjust("1 second")
+      // read as a scrape reads it: nobody asked for `stats`, no task had an outcome
+      expect(yield* counter(name, "supervisor_tasks_restarts")).toBe(3)
+    })))
+
+  it.effect("a timeout of a task still retrying reaches the timeouts counter at once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const name = `review4-timeouts-${Math.random()}`
+      const supervisor = yield* Supervisor.make({
+        workers: 1,
+        name,
+        timeout: "10 millis",
+        retry: Schedule.spaced("1 second"),
+        handler: (_: number) => Effect.never
+      })
+      yield* supervisor.submit(1)
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* counter(name, "supervisor_tasks_timeouts")).toBe(5)
     })))
 })

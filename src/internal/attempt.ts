@@ -55,7 +55,9 @@ export interface AttemptOptions<T, A, E, R, Res> {
 /** @internal */
 export const make = <T, A, E, R, Res>(
   options: AttemptOptions<T, A, E, R, Res>,
-  counts: Counts
+  counts: Counts,
+  /** the metrics catch up with `counts` (a timeout of a task still retrying has no outcome yet) */
+  sync: () => void
 ): Attempt<T, A, E, R, Res> => {
   const { describe, handler, limiter, retry, span, timeout } = options
   // the handler is called where the attempt starts (one op fewer than `Effect.suspend` per task)
@@ -94,6 +96,7 @@ export const make = <T, A, E, R, Res>(
         (exit) => {
           if (timed === undefined || !timed.timedOut) return exit
           counts.timeouts++
+          sync()
           // a Timeout whatever the attempt does after its deadline (ends late, fails, or dies
           // while it is interrupted)
           return Effect.fail(new TaskTimeout({ task: entry.task, timeout: duration }))

@@ -2,8 +2,9 @@
  * The supervisor's metrics, tagged once with its name.
  *
  * Counters are not touched per task: the supervisor keeps plain counters and `sync` pushes
- * the difference since the last sync (every 256 outcomes, at idle, on every `stats` read and
- * at stop), so the metrics match `stats` whenever anyone looks. Histograms take one sample
+ * the difference since the last sync (every 256 outcomes, at idle, at each restart and
+ * timeout, on every `stats` read and at stop), so the metrics match `stats` at those points
+ * and lag between them (README says how). Histograms take one sample
  * per task, into a hook of our own (see histogram.ts). Every metric is registered, at 0, when
  * the supervisor is made.
  *

@@ -107,14 +107,18 @@ export const make = <T, A, E, R, S, Res>(
       : { duration: config.timeout, deadlines: new Deadlines<Timed>(clock) }
     // interruptible: this constructor runs uninterruptibly, and its forks would inherit that
     if (timeout !== undefined) yield* FiberSet.run(background, Effect.interruptible(timeout.deadlines.watchdog))
-    const attempt = Attempt.make<T, A, E, R, Res>({
-      handler: options.handler,
-      retry: options.retry as any,
-      timeout,
-      limiter,
-      span: config.spans ? `${config.name}.task` : undefined,
-      describe: options.describe
-    }, ledger.counts)
+    const attempt = Attempt.make<T, A, E, R, Res>(
+      {
+        handler: options.handler,
+        retry: options.retry as any,
+        timeout,
+        limiter,
+        span: config.spans ? `${config.name}.task` : undefined,
+        describe: options.describe
+      },
+      ledger.counts,
+      () => ledger.syncMetrics()
+    )
     let published: S = options.initial as S
     workers = new Workers<T, A, E, R, S, Res>({
       queue,

@@ -418,6 +418,9 @@ export class Workers<T, A, E, R, S, Res> {
         }
         const cause: Cause.Cause<unknown> = Exit.isFailure(exit) ? exit.cause : Cause.fail(slot.crash)
         const escalated = yield* intensity.restart(slot, cause, backoff)
+        // a restart reaches the metrics now: an idle supervisor in a crash loop has no outcome
+        // that would sync them, and an alert on restarts must see it
+        this.env.ledger.syncMetrics()
         if (escalated !== undefined) return yield* this.env.escalate(escalated)
       }
     })

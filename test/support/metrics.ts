@@ -21,3 +21,10 @@ export const gauge = (name: string, metric: string) =>
     if (!MetricState.isGaugeState(state)) throw new Error(`${metric} is no gauge`)
     return Number(state.value)
   })
+
+/** The counter `metric`'s value for the supervisor named `name`. */
+export const counter = (name: string, metric: string) =>
+  Effect.map(stateOf(name, metric), (state) => {
+    if (!MetricState.isCounterState(state)) throw new Error(`${metric} is no counter`)
+    return Number(state.count)
+  })
