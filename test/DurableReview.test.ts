@@ -5,7 +5,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import {
   Deferred,
@@ -18,6 +18,7 @@ import {
   Schedule,
   Schema,
   type Scope,
+  Stream,
   String as Str
 } from "effect"
 import { Errors, Supervisor } from "effect-supervisor"
@@ -342,6 +343,18 @@ describe("Durable review on PostgreSQL only", () => {
     (rows) => rows[0].n as number
   )
   const rows = (table: string) => query(`SELECT count(*)::int AS n FROM ${table}`, (rows) => rows[0].n as number)
+  /**
+   * Once the store's LISTEN is in place (its connection has run it), and a little more: the
+   * store's own heartbeat has to come back before it counts as in place (bounded, real time).
+   */
+  const listening = (table: string) =>
+    Effect.zipRight(
+      eventually(
+        query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'LISTEN "${table}"'`, (rows) => rows[0].n),
+        (n) => n === 1
+      ),
+      Effect.sleep("200 millis")
+    )
 
   it.live("a table name with capitals works (PostgreSQL folds the DDL's unquoted names)", () =>
     Effect.gen(function*() {
@@ -387,8 +400,7 @@ describe("Durable review on PostgreSQL only", () => {
       yield* Effect.provide(
         Effect.scoped(Effect.gen(function*() {
           yield* consumer(Numbers)
-          // real time: PostgreSQL's LISTEN is in place shortly after the consumer starts
-          yield* Effect.sleep("200 millis")
+          yield* listening(table)
           expect(yield* latency(1)).toBeLessThan(1000)
           // another consumer of the same store comes and goes: before, its stop sent UNLISTEN
           // on the connection every consumer of the store listened on
@@ -431,8 +443,7 @@ describe("Durable review on PostgreSQL only", () => {
               pollInterval: "60 seconds",
               handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
             })
-            // real time: PostgreSQL's LISTEN is in place shortly after the consumer starts
-            yield* Effect.sleep("200 millis")
+            yield* listening(table)
             expect(yield* latency(1)).toBeLessThan(1000)
             // the server ends the listening connection (a restart, a pooler, an admin would)
             const ended = yield* query(
@@ -448,6 +459,53 @@ describe("Durable review on PostgreSQL only", () => {
           })),
           Durable.layerPg({ url: pgUrl, table })
         )
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
+
+  it.live(
+    "a LISTEN that never hears itself (a pooler that drops it) costs a few heartbeats, not a stream",
+    () =>
+      Effect.gen(function*() {
+        const table = uniqueTable("durable_deaf")
+        tables.push(table)
+        // the app's client, with a listen that never delivers
+        const deafClient = Layer.effect(
+          SqlClient.SqlClient,
+          Effect.map(SqlClient.SqlClient, (sql) => {
+            const proxy: SqlClient.SqlClient = new Proxy(sql, {
+              get: (target, key) =>
+                key === "listen"
+                  ? () => Stream.never
+                  : key === "withoutTransforms"
+                  ? () => proxy
+                  : Reflect.get(target, key)
+            })
+            return proxy
+          })
+        ).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(pgUrl) })))
+        // the heartbeats are real notifications: another connection counts them
+        const counter = new pg.Client({ connectionString: pgUrl })
+        yield* Effect.promise(() => counter.connect())
+        yield* Effect.addFinalizer(() => Effect.promise(() => counter.end()))
+        let heartbeats = 0
+        counter.on("notification", (message) => {
+          if (message.payload === "ping") heartbeats++
+        })
+        yield* Effect.promise(() => counter.query(`LISTEN "${table}"`))
+        yield* Effect.provide(
+          Effect.scoped(Effect.gen(function*() {
+            yield* Supervisor.make({ queue: Numbers, workers: 1, timeout: "5 seconds", handler: Effect.succeed })
+            // real time: the store's listener runs on the wall clock; 12 s is one session of 10 s
+            // that never hears itself and the start of the next, a second later
+            yield* Effect.sleep("12 seconds")
+          })),
+          Layer.provideMerge(Durable.layerWith({ table }), deafClient)
+        )
+        // 100 ms doubling up to 2 s: 9 in the first 10 s, 1 as the next session starts (before:
+        // one every 100 ms, ~110)
+        expect(heartbeats).toBeGreaterThan(5)
+        expect(heartbeats).toBeLessThan(15)
       }).pipe(Effect.scoped),
     { timeout: 60_000 }
   )

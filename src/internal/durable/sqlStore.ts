@@ -59,7 +59,10 @@ const PING = "ping"
  * cut) is never replaced, and its consumers would wake only on their poll from then on.
  */
 const HEARTBEAT_MILLIS = 2000
-/** while a new LISTEN has not heard its first heartbeat: one every this many ms, for at most */
+/**
+ * While a new LISTEN has not heard its first heartbeat: the first pause between two of them
+ * (doubling up to `HEARTBEAT_MILLIS`), and how long it may take before the session gives up.
+ */
 const CONNECTING_PING_MILLIS = 100
 const CONNECT_MILLIS = 10_000
 
@@ -627,6 +630,8 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
       for (const queue of local.keys()) signalLocal(queue)
     }
     const ping = Effect.either(op("ping", sql`SELECT pg_notify(${table}, ${PING})`))
+    // before the next session after one that failed or never heard itself (see below)
+    let pause = 1000
     const session = Effect.suspend(() => {
       let heard = false
       const hear = Stream.runForEach(listen(table), (payload) =>
@@ -634,19 +639,23 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
           heard = true
           if (payload !== PING) wakeAll()
         }))
-      // Ends when the connection is deaf. On the live clock: the connection lives in real
-      // time, whatever clock the consumers run on.
+      // Ends when the connection is deaf: "deaf" once it had heard, "unheard" if it never did.
+      // On the live clock: the connection lives in real time, whatever clock the consumers use.
       const deaf = Effect.gen(function*() {
         // Until the LISTEN hears its own heartbeat it may not be in place (connecting, or the
         // last connection still closing): what was offered meanwhile is looked for once it is.
+        // The heartbeats come less often the longer it takes (a pooler that drops LISTEN, say).
         const since = Date.now()
+        let every = CONNECTING_PING_MILLIS
         while (!heard) {
-          if (Date.now() - since > CONNECT_MILLIS) return
+          if (Date.now() - since > CONNECT_MILLIS) return "unheard" as const
           yield* ping
-          yield* Effect.sleep(CONNECTING_PING_MILLIS)
+          yield* Effect.sleep(every)
           yield* afterIo
+          every = Math.min(every * 2, HEARTBEAT_MILLIS)
         }
         wakeAll()
+        pause = 1000
         // Then a heartbeat goes out (through the pool) in each period in which nothing was
         // heard; one that does not come back within the next period means deaf.
         let pinged = false
@@ -656,20 +665,26 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
           // after a busy event loop, timers run before the socket is read: read it first
           if (!heard) yield* afterIo
           if (heard) pinged = false
-          else if (pinged) return
+          else if (pinged) return "deaf" as const
           // a heartbeat that could not be sent (the database is down) proves nothing either way
           else pinged = Either.isRight(yield* ping)
         }
       }).pipe(Effect.withClock(liveClock))
-      return Effect.raceFirst(Effect.as(hear, false), Effect.as(deaf, true))
+      return Effect.raceFirst(Effect.as(hear, "ended" as const), deaf)
     })
     // Deaf, the session ends: the stream's scope closes, @effect/sql-pg ends its connection (no
-    // other listen holds it) and the next session connects at once. A session that fails
-    // (LISTEN with the database down) is tried again a second later. The consumers' poll
-    // covers every gap.
+    // other listen holds it) and the next session connects at once. One that failed (LISTEN
+    // with the database down) or never heard itself is tried again after a pause that doubles
+    // up to a minute, so a setup where LISTEN cannot work costs a statement now and then, not
+    // a stream of them. The consumers' poll covers every gap.
     return session.pipe(
-      Effect.catchAllCause(() => Effect.succeed(false)),
-      Effect.flatMap((deafened) => deafened ? Effect.void : Effect.withClock(Effect.sleep("1 second"), liveClock)),
+      Effect.catchAllCause(() => Effect.succeed("failed" as const)),
+      Effect.flatMap((ended) => {
+        if (ended === "deaf") return Effect.void
+        const wait = pause
+        pause = Math.min(pause * 2, 60_000)
+        return Effect.withClock(Effect.sleep(wait), liveClock)
+      }),
       Effect.forever
     )
   }
