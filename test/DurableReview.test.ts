@@ -356,6 +356,28 @@ describe("Durable review on PostgreSQL only", () => {
       Effect.sleep("200 millis")
     )
 
+  /**
+   * Offers from another store on `table`, as from another process (only a notification wakes
+   * the consumers for them), and the ms from an offer until its job starts (`handler` records
+   * the start). Real time: the subject is a real database's wake-up; bounded by `within` ms.
+   */
+  const remote = (table: string, queue: Durable.Queue<number, number, string>, within: number) =>
+    Effect.gen(function*() {
+      const started = new Map<number, number>()
+      const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
+      const producer = yield* Durable.producer(queue).pipe(Effect.provide(elsewhere))
+      return {
+        handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n)),
+        latency: (n: number) =>
+          Effect.gen(function*() {
+            const at = Date.now()
+            yield* producer.offer(n)
+            yield* eventually(Effect.sync(() => started.has(n)), (has) => has, within)
+            return started.get(n)! - at
+          })
+      }
+    })
+
   it.live("a table name with capitals works (PostgreSQL folds the DDL's unquoted names)", () =>
     Effect.gen(function*() {
       const table = `Durable_Review_${process.pid}`
@@ -377,26 +399,10 @@ describe("Durable review on PostgreSQL only", () => {
       const table = uniqueTable("durable_listen")
       tables.push(table)
       const Other = Durable.queue("other", { ...numbersOptions, maxAttempts: 1 })
-      const started = new Map<number, number>()
+      // the consumers poll only every 8 s
+      const { handler, latency } = yield* remote(table, Numbers, 10_000)
       const consumer = (queue: Durable.Queue<number, number, string>) =>
-        Supervisor.make({
-          queue,
-          workers: 1,
-          timeout: "5 seconds",
-          pollInterval: "8 seconds",
-          handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
-        })
-      // offers from another store, as from another process: only a notification wakes them
-      const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
-      const producer = yield* Durable.producer(Numbers).pipe(Effect.provide(elsewhere))
-      /** ms from an offer until its job starts (the consumers poll only every 8 s) */
-      const latency = (n: number) =>
-        Effect.gen(function*() {
-          const at = Date.now()
-          yield* producer.offer(n)
-          yield* eventually(Effect.sync(() => started.has(n)), (has) => has, 10_000)
-          return started.get(n)! - at
-        })
+        Supervisor.make({ queue, workers: 1, timeout: "5 seconds", pollInterval: "8 seconds", handler })
       yield* Effect.provide(
         Effect.scoped(Effect.gen(function*() {
           yield* consumer(Numbers)
@@ -422,18 +428,8 @@ describe("Durable review on PostgreSQL only", () => {
         tables.push(table)
         // a lease longer than the test: no lease of its own due wakes the consumer either
         const queue = Durable.queue("numbers", { ...numbersOptions, lease: "60 seconds" })
-        const started = new Map<number, number>()
-        // offers from another store, as from another process: only a notification wakes them
-        const elsewhere = yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
-        const producer = yield* Durable.producer(queue).pipe(Effect.provide(elsewhere))
-        /** ms from an offer until its job starts (the consumer polls only every 60 s) */
-        const latency = (n: number) =>
-          Effect.gen(function*() {
-            const at = Date.now()
-            yield* producer.offer(n)
-            yield* eventually(Effect.sync(() => started.has(n)), (has) => has, 15_000)
-            return started.get(n)! - at
-          })
+        // the consumer polls only every 60 s
+        const { handler, latency } = yield* remote(table, queue, 15_000)
         yield* Effect.provide(
           Effect.scoped(Effect.gen(function*() {
             yield* Supervisor.make({
@@ -441,7 +437,7 @@ describe("Durable review on PostgreSQL only", () => {
               workers: 1,
               timeout: "5 seconds",
               pollInterval: "60 seconds",
-              handler: (n: number) => Effect.sync(() => (started.set(n, Date.now()), n))
+              handler
             })
             yield* listening(table)
             expect(yield* latency(1)).toBeLessThan(1000)
@@ -529,6 +525,7 @@ describe("Durable review on PostgreSQL only", () => {
         // it ends in 3 s: before, the new layer's DDL (CREATE INDEX IF NOT EXISTS takes a SHARE
         // lock) waited for it, and every claim and renewal of every process queued behind that
         yield* Effect.forkScoped(Effect.delay(Effect.promise(() => app.query("ROLLBACK")), "3 seconds"))
+        // real time: the wait under test is PostgreSQL's lock queue, on the database's clock
         const started = Date.now()
         yield* Layer.build(Durable.layerPg({ url: pgUrl, table }))
         expect(Date.now() - started).toBeLessThan(1500)

@@ -115,7 +115,8 @@ describe("a producer woken for a free slot and interrupted before it takes it", 
         for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
         yield* Deferred.succeed(victim, first)
         yield* Deferred.succeed(gate, undefined)
-        // the wake-ups of a few free slots come within an event-loop turn (setImmediate)
+        // a real event-loop turn, no time: a few free slots wake their producers from a
+        // `setImmediate` (see admission.ts), which TestClock does not run
         yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
         yield* Fiber.join(second)
         expect(Exit.isInterrupted(yield* Fiber.await(first))).toBe(true)

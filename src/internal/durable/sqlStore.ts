@@ -509,11 +509,7 @@ const makeService = (sql: SqlClient.SqlClient, dialect: Dialect, table: string, 
         // all or none, as an offerAll: the consumer writes a batch that failed again whole, and
         // the chunks that had committed would then read as lost to another completion (fenced)
         if (settlements.length > SETTLE_CHUNK) {
-          yield* sql.withTransaction(Effect.suspend(() => {
-            won.length = 0
-            handedBack = false
-            return chunks
-          }))
+          yield* sql.withTransaction(chunks)
         } else {
           yield* chunks
         }

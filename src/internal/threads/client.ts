@@ -124,8 +124,9 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
     // is replaced by a new Deferred when a thread is terminated for not answering an interrupt
     // within grace (calls in between wait for the replacement).
     let ready: Thread | undefined = yield* spawn(options, scope)
-    // the replacement of a terminated thread did not start: the next task finds it (`dead`)
-    let unstarted: WorkerCrashed | undefined
+    // the replacement of a terminated thread did not start: this client has no thread any more
+    // (calls fail), and the worker's next task finds it out before it begins (`dead`)
+    let replacementFailed: WorkerCrashed | undefined
     let current = yield* Deferred.make<Thread, ThreadStartFailed | LE>()
     yield* Deferred.succeed(current, ready)
 
@@ -140,7 +141,7 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
           }),
           Effect.tapError((cause) =>
             Effect.sync(() => {
-              if (current === next) unstarted = new WorkerCrashed({ cause })
+              if (current === next) replacementFailed = new WorkerCrashed({ cause })
             })
           ),
           Effect.intoDeferred(next)
@@ -362,9 +363,9 @@ export const make = <A extends Schema.TaggedRequest.All, LE>(
         dead: () =>
           ready?.crashed !== undefined
             ? diedBefore(ready.crashed)
-            : unstarted === undefined
+            : replacementFailed === undefined
             ? undefined
-            : diedBefore(unstarted)
+            : diedBefore(replacementFailed)
       }
     }
     return client
